@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/serial-transport.ts'],
+  entry: ['src/index.ts', 'src/serial-transport.ts', 'src/testing.ts'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

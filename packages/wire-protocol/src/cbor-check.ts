@@ -1,6 +1,6 @@
 /**
  * The strict deterministic CBOR checker: a bounded, iterative walk over the bytes that runs
- * BEFORE any general-purpose decoder sees them. PROTOCOL.md §4a defines the data model.
+ * BEFORE any general-purpose decoder sees them. PROTOCOL.md §4 defines the data model.
  *
  * Accepted: unsigned and negative integers (major 0/1), byte strings (2), valid UTF-8 text
  * strings (3), arrays (4), maps (5) with text-string keys, and the simple values false, true, null.

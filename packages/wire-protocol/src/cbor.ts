@@ -1,6 +1,6 @@
 /**
  * The strict CBOR codec of the RPC layer: `encodeCanonical` produces RFC 8949 §4.2.1 core
- * deterministic encoding of the data model in PROTOCOL.md §4a; `decodeStrict` runs the strict
+ * deterministic encoding of the data model in PROTOCOL.md §4; `decodeStrict` runs the strict
  * checker and only then hands the bytes to cbor-x.
  *
  * Encoding: cbor-x alone is not deterministic (bigints always as 8-byte 0x1b, numbers >= 2^32 as
@@ -347,7 +347,7 @@ class CanonicalEncoder {
 }
 
 /**
- * Encode `value` as strict deterministic CBOR (PROTOCOL.md §4a). Equal values give equal bytes,
+ * Encode `value` as strict deterministic CBOR (PROTOCOL.md §4). Equal values give equal bytes,
  * whatever the key insertion order or number/bigint choice. The output always passes
  * `checkStrictCbor` with the same limits.
  * Throws WireError INTERNAL for a value outside the data model (float, NaN, undefined, function,

@@ -27,8 +27,16 @@ function entry(code: number, kind: ErrorKind, summary: string): CodeEntry {
 export const ERROR_CODES = Object.freeze({
   // malformed
   BAD_FRAME: entry(1001, 'malformed', 'a frame failed COBS, length, version, type or CRC checks'),
-  BAD_CBOR: entry(1002, 'malformed', 'bytes are not strict deterministic CBOR as PROTOCOL.md defines'),
-  BAD_ENVELOPE: entry(1003, 'malformed', 'the RPC envelope is not {id, method, params} or a reply shape'),
+  BAD_CBOR: entry(
+    1002,
+    'malformed',
+    'bytes are not strict deterministic CBOR as PROTOCOL.md defines',
+  ),
+  BAD_ENVELOPE: entry(
+    1003,
+    'malformed',
+    'the RPC envelope is not {id, method, params} or a reply shape',
+  ),
   UNKNOWN_METHOD: entry(1004, 'malformed', 'the method name is not in the method table'),
   BAD_PARAMS: entry(1005, 'malformed', 'the params do not match the method schema'),
   MESSAGE_TOO_LARGE: entry(1006, 'malformed', 'a message or chunk sequence exceeds the size limit'),
@@ -36,15 +44,35 @@ export const ERROR_CODES = Object.freeze({
   BAD_CHUNK: entry(1008, 'malformed', 'a chunk sequence is out of order or inconsistent'),
   DUPLICATE_ID: entry(1009, 'malformed', 'a request reused an id already seen in this session'),
   BAD_PSBT: entry(1010, 'malformed', 'the PSBT could not be parsed or breaks a structural rule'),
-  BAD_SIGNATURE_FORMAT: entry(1011, 'malformed', 'a signature or signed document is not well formed'),
+  BAD_SIGNATURE_FORMAT: entry(
+    1011,
+    'malformed',
+    'a signature or signed document is not well formed',
+  ),
   // refused
   POLICY_REFUSED: entry(2001, 'refused', 'the device policy refused the transaction'),
-  VERIFICATION_FAILED: entry(2002, 'refused', 'the device could not prove the transaction is safe to sign'),
+  VERIFICATION_FAILED: entry(
+    2002,
+    'refused',
+    'the device could not prove the transaction is safe to sign',
+  ),
   UNAUTHORIZED: entry(2003, 'refused', 'a signature did not verify against the pinned keys'),
-  STALE_POLICY: entry(2004, 'refused', 'the policy is expired, older, or does not chain to the current one'),
+  STALE_POLICY: entry(
+    2004,
+    'refused',
+    'the policy is expired, older, or does not chain to the current one',
+  ),
   WALLET_NOT_REGISTERED: entry(2005, 'refused', 'the descriptor is not registered on the device'),
-  WRONG_NETWORK: entry(2006, 'refused', 'the request is for another network than the device is pinned to'),
-  CLOCK_REFUSED: entry(2007, 'refused', 'offered time moved backwards or faster than the device clock'),
+  WRONG_NETWORK: entry(
+    2006,
+    'refused',
+    'the request is for another network than the device is pinned to',
+  ),
+  CLOCK_REFUSED: entry(
+    2007,
+    'refused',
+    'offered time moved backwards or faster than the device clock',
+  ),
   // state
   LOCKED: entry(3001, 'state', 'the device is locked: the holder must unlock it on its console'),
   NOT_ARMED: entry(3002, 'state', 'the device is unlocked but not activated by a second holder'),
@@ -55,7 +83,11 @@ export const ERROR_CODES = Object.freeze({
   // link (local only)
   LINK_DOWN: entry(4001, 'link', 'the peer stopped acknowledging frames within the retry limit'),
   LINK_CLOSED: entry(4002, 'link', 'the link or transport was closed'),
-  HANDSHAKE_FAILED: entry(4003, 'link', 'the Noise handshake failed: wrong static key or bad message'),
+  HANDSHAKE_FAILED: entry(
+    4003,
+    'link',
+    'the Noise handshake failed: wrong static key or bad message',
+  ),
   SESSION_BROKEN: entry(4004, 'link', 'a record failed authentication, was replayed or reordered'),
   SESSION_CLOSED: entry(4005, 'link', 'the secure session ended before the operation completed'),
   TIMEOUT: entry(4006, 'link', 'no reply arrived within the request timeout'),

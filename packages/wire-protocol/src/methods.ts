@@ -1,7 +1,7 @@
 /**
  * The RPC method table: for each method its params schema, its result schema and the device
  * states in which the device dispatcher accepts it. Types are inferred from the schemas.
- * PROTOCOL.md §4b documents every method with an example request and reply.
+ * PROTOCOL.md §5 documents every method with an example request and reply.
  */
 import { z } from 'zod';
 import {
