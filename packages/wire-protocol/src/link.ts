@@ -13,6 +13,7 @@ import type { ChannelEvents, MessageChannel } from './channel.js';
 import { Deframer } from './deframer.js';
 import { WireError } from './errors.js';
 import { type DataFrame, encodeFrame, type Frame, MAX_PAYLOAD, NONCE_SIZE } from './frame.js';
+import { RtoEstimator } from './rto.js';
 import type { Transport } from './transport.js';
 
 /** Largest send window: half the 8-bit sequence space less one, so old and new never overlap. */
@@ -23,8 +24,10 @@ export interface LinkOptions {
   readonly maxPayload: number;
   /** Most DATA frames sent and not yet acknowledged, 1..MAX_WINDOW. */
   readonly window: number;
-  /** Initial retransmission timeout of the oldest unacknowledged frame, ms. */
+  /** Retransmission timeout of the oldest unacknowledged frame before any round trip is measured, ms. */
   readonly rtoMs: number;
+  /** Floor of the measured timeout (RFC 6298 estimate from acknowledged frames), ms. */
+  readonly rtoMinMs: number;
   /** Cap of the doubling retransmission timeout, ms. */
   readonly rtoMaxMs: number;
   /** Consecutive timeouts without progress after which the link is declared down. */
@@ -43,6 +46,7 @@ export const DEFAULT_LINK_OPTIONS: Readonly<LinkOptions> = Object.freeze({
   maxPayload: 512,
   window: 8,
   rtoMs: 500,
+  rtoMinMs: 40,
   rtoMaxMs: 4000,
   maxRetries: 10,
   maxMessageSize: 8192,
@@ -119,6 +123,10 @@ interface InFlight {
   readonly payload: Uint8Array;
   readonly end: boolean;
   readonly message: Outgoing;
+  /** When it was first handed to the transport (ms, options.now). */
+  sentAt: number;
+  /** Sent more than once: its acknowledgement is no round-trip sample (Karn's rule). */
+  resent: boolean;
 }
 
 type Counter = Exclude<
@@ -170,7 +178,7 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
   private sendBase = 0;
   private inflight: InFlight[] = [];
   private queue: Outgoing[] = [];
-  private rto: number;
+  private readonly rto: RtoEstimator;
   private retries = 0;
   private rtoTimer: NodeJS.Timeout | undefined;
 
@@ -197,7 +205,11 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     }
     this.transport = transport;
     this.options = checkOptions({ ...DEFAULT_LINK_OPTIONS, ...options });
-    this.rto = this.options.rtoMs;
+    this.rto = new RtoEstimator({
+      initialMs: this.options.rtoMs,
+      minMs: this.options.rtoMinMs,
+      maxMs: this.options.rtoMaxMs,
+    });
     this.deframer = new Deframer({ staleMs: this.options.staleMs });
   }
 
@@ -357,25 +369,31 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
         this.ahead.delete(this.expected);
         if (!this.accept(next)) return;
       }
-      this.scheduleAck();
+      // Frames still buffered past a new gap: ask for it now rather than wait for the peer's RTO.
+      if (this.ahead.size > 0) this.nackGap();
+      else this.scheduleAck();
     } else if (d < MAX_WINDOW) {
       if (this.ahead.has(frame.seq)) {
         this.counts.duplicates++;
         return;
       }
       this.ahead.set(frame.seq, frame);
-      if (this.nackedFor !== this.expected) {
-        this.nackedFor = this.expected;
-        this.counts.nacksSent++;
-        this.ackPending = false; // a NACK carries the cumulative ack too
-        this.sendFrame({ type: 'NACK', seq: this.expected, ack: this.expected });
-      }
+      this.nackGap();
     } else if (d > 0xff - MAX_WINDOW) {
       this.counts.duplicates++; // already delivered: the peer missed our ACK
       this.scheduleAck();
     } else {
       this.counts.outOfWindow++;
     }
+  }
+
+  /** Ask once for the frame at `expected` (one NACK per gap until progress). */
+  private nackGap(): void {
+    if (this.nackedFor === this.expected) return;
+    this.nackedFor = this.expected;
+    this.counts.nacksSent++;
+    this.ackPending = false; // a NACK carries the cumulative ack too
+    this.sendFrame({ type: 'NACK', seq: this.expected, ack: this.expected });
   }
 
   /** Deliver one in-order fragment. False when the link went down (oversize) or was closed. */
@@ -435,7 +453,13 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     const acked = this.inflight.splice(0, d);
     this.sendBase = ack;
     this.retries = 0;
-    this.rto = this.options.rtoMs;
+    // Karn's rule, extended to the batch: a cumulative ACK that covers any resent frame also
+    // covers frames that waited behind it in the peer's buffer, so it measures no round trip.
+    const newest = acked[acked.length - 1];
+    if (newest !== undefined && acked.every((f) => !f.resent)) {
+      this.rto.sample(this.options.now() - newest.sentAt);
+    }
+    this.rto.progress();
     for (const f of acked) {
       const m = f.message;
       m.unacked--;
@@ -455,6 +479,7 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     const f = this.inflight[i];
     if (f === undefined) return;
     this.counts.retransmits++;
+    f.resent = true;
     this.transmit(f);
   }
 
@@ -473,6 +498,8 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
         payload: m.data.subarray(start, m.offset),
         end,
         message: m,
+        sentAt: this.options.now(),
+        resent: false,
       };
       this.nextSeq = (this.nextSeq + 1) & 0xff;
       m.unacked++;
@@ -496,7 +523,7 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
 
   private armRto(): void {
     this.stopRto();
-    this.rtoTimer = setTimeout(() => this.onRtoExpired(), this.rto);
+    this.rtoTimer = setTimeout(() => this.onRtoExpired(), this.rto.current);
   }
 
   private stopRto(): void {
@@ -520,8 +547,9 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
       return;
     }
     this.counts.retransmits++;
+    oldest.resent = true;
     this.transmit(oldest);
-    this.rto = Math.min(this.rto * 2, this.options.rtoMaxMs);
+    this.rto.backOff();
     this.armRto();
   }
 
@@ -603,7 +631,7 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     this.sendBase = 0;
     this.inflight = [];
     this.queue = [];
-    this.rto = this.options.rtoMs;
+    this.rto.reset();
     this.retries = 0;
     this.expected = 0;
     this.ahead = new Map();
@@ -662,7 +690,8 @@ function checkOptions(o: LinkOptions): Readonly<LinkOptions> {
   int('maxPayload', 1, MAX_PAYLOAD);
   int('window', 1, MAX_WINDOW);
   int('rtoMs', 1, 3_600_000);
-  int('rtoMaxMs', o.rtoMs, 3_600_000);
+  int('rtoMinMs', 1, 3_600_000);
+  int('rtoMaxMs', Math.max(o.rtoMs, o.rtoMinMs), 3_600_000);
   int('maxRetries', 1, 1000);
   int('maxMessageSize', 1, MAX_LINK_MESSAGE_SIZE);
   int('staleMs', 1, 3_600_000);
