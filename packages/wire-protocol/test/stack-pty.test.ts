@@ -56,14 +56,6 @@ describe('stack over a socat pty pair with the real serialport binding', () => {
     pair = openPair(noisyA, noisyB);
     await roundTrip(100 * 1024);
     await roundTrip(100 * 1024);
-    console.log(
-      JSON.stringify({
-        c: pair.coordinator.link.stats,
-        d: pair.device.link.stats,
-        cs: pair.coordinator.session.stats,
-        ds: pair.device.session.stats,
-      }),
-    );
     const flipped = noisyA.stats.bitsFlipped + noisyB.stats.bitsFlipped;
     expect(flipped).toBeGreaterThan(50);
     const retransmits =
