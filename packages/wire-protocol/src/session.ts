@@ -1,38 +1,36 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelEvents, MessageChannel } from './channel.js';
-import { isWireError, WireError } from './errors.js';
+import { type ErrorName, isWireError, WireError } from './errors.js';
 import { assertKey, type RandomBytes, wipe } from './keys.js';
-import { type CipherState, HandshakeState, type Role, SECRET_BUFFERS, TAG_LEN } from './noise.js';
+import { type CipherState, HandshakeState, type Role, SECRET_BUFFERS } from './noise.js';
+import {
+  bodyLengthProblem,
+  DATA_RECORD_OVERHEAD,
+  decodeRecord,
+  encodeRecord,
+  HANDSHAKE_MESSAGE_BYTES,
+  type RecordTypeName,
+  SESSION_MAX_MESSAGE_BYTES,
+} from './session-record.js';
+
+export {
+  DATA_RECORD_OVERHEAD,
+  HANDSHAKE_MESSAGE_BYTES,
+  RECORD_TYPE,
+  SESSION_MAX_MESSAGE_BYTES,
+} from './session-record.js';
 
 /**
- * Layer 3: a Noise KK secure session over a MessageChannel (the link). One lower-layer message
- * carries one record. The first byte gives the record type:
- *
- *   0x01 HANDSHAKE_INIT  Noise message 1 (-> e, es, ss), empty payload: 48 bytes
- *   0x02 HANDSHAKE_RESP  Noise message 2 (<- e, ee, se), empty payload: 48 bytes
- *   0x03 DATA            ChaCha20-Poly1305 ciphertext of one message + 16-byte tag. The nonce
- *                        is an implicit per-direction counter, so a replayed, reordered,
- *                        dropped-then-resumed, truncated or altered record fails authentication.
- *
- * The coordinator is the initiator. Whenever the lower channel comes up, it starts a fresh
- * handshake, and it retries with backoff on a timeout or a failure. The device is the responder.
- * It answers every HANDSHAKE_INIT and drops any older session ("rekey on reconnect"). Any DATA
- * record that fails authentication ends the session for good: the keys are wiped, 'down' fires
- * with SESSION_BROKEN, and the initiator then starts a new handshake.
+ * Layer 3: a Noise KK secure session over a MessageChannel (the link), one record per lower
+ * message (`session-record.ts`). The coordinator is the initiator: it handshakes whenever the
+ * lower channel comes up and retries with backoff. The device is the responder: it answers every
+ * HANDSHAKE_INIT and drops any older session. A DATA record that fails authentication ends the
+ * session (keys wiped, 'down' with SESSION_BROKEN). A responder that lost its session tells the
+ * initiator with an unauthenticated, empty REHANDSHAKE hint (right after the break, then at most
+ * once per `rehandshakeHintIntervalMs` while DATA arrives); an up initiator then re-handshakes
+ * after its backoff. PROTOCOL.md §3.9 explains why a forged hint costs no more than a forged record.
  */
 
-export const RECORD_TYPE = Object.freeze({
-  HANDSHAKE_INIT: 0x01,
-  HANDSHAKE_RESP: 0x02,
-  DATA: 0x03,
-} as const);
-
-/** Bytes of Noise message 1 or 2 with an empty payload: ephemeral key (32) + tag (16). */
-export const HANDSHAKE_MESSAGE_BYTES = 48;
-/** Largest plaintext of one DATA record. */
-export const SESSION_MAX_MESSAGE_BYTES = 4096;
-/** Bytes a DATA record adds to its plaintext: the type byte and the tag. */
-export const DATA_RECORD_OVERHEAD = 1 + TAG_LEN;
 /** Fixed prologue, UTF-8. Options may append bytes (for example a network name). */
 export const SESSION_PROLOGUE = 'keyline-wire/1';
 
@@ -43,6 +41,11 @@ export const SESSION_DEFAULTS = Object.freeze({
   retryBackoffMs: 500,
   /** ...up to this cap. A successful handshake resets it. */
   maxRetryBackoffMs: 30_000,
+  /**
+   * A responder with no session sends at most one REHANDSHAKE per this interval, however much
+   * DATA arrives, so a flood of DATA cannot make it flood the line.
+   */
+  rehandshakeHintIntervalMs: 1000,
 });
 
 export interface SecureSessionOptions {
@@ -55,6 +58,7 @@ export interface SecureSessionOptions {
   handshakeTimeoutMs?: number;
   retryBackoffMs?: number;
   maxRetryBackoffMs?: number;
+  rehandshakeHintIntervalMs?: number;
   /** Source of ephemeral keys. Tests inject a deterministic one. */
   randomBytes?: RandomBytes;
 }
@@ -74,6 +78,12 @@ export interface SessionStats {
   broken: number;
   /** DATA (or stale HANDSHAKE_RESP) records that arrived when no session could take them. */
   droppedWithoutSession: number;
+  /** REHANDSHAKE hints sent (responder only). */
+  rehandshakeSent: number;
+  /** Well-formed REHANDSHAKE hints received, acted on or not. */
+  rehandshakeReceived: number;
+  /** Of those, the ones not acted on: every one at a responder, and at an initiator not up. */
+  rehandshakeIgnored: number;
 }
 
 type State = 'offline' | 'handshaking' | 'up' | 'closed';
@@ -97,6 +107,7 @@ interface Settings {
   readonly handshakeTimeoutMs: number;
   readonly retryBackoffMs: number;
   readonly maxRetryBackoffMs: number;
+  readonly rehandshakeHintIntervalMs: number;
   readonly randomBytes: RandomBytes | undefined;
   readonly maxMessageSize: number;
 }
@@ -144,17 +155,15 @@ function parseOptions(lower: MessageChannel, options: SecureSessionOptions): Set
   if (randomBytes !== undefined && typeof randomBytes !== 'function') {
     throw paramsError(`expected randomBytes as a function, got ${typeof randomBytes}`);
   }
-  const d = SESSION_DEFAULTS;
-  const timeout = positiveInteger(
-    options.handshakeTimeoutMs,
-    d.handshakeTimeoutMs,
-    'handshakeTimeoutMs',
-  );
-  const backoff = positiveInteger(options.retryBackoffMs, d.retryBackoffMs, 'retryBackoffMs');
-  const cap = positiveInteger(options.maxRetryBackoffMs, d.maxRetryBackoffMs, 'maxRetryBackoffMs');
+  const ms = (name: keyof typeof SESSION_DEFAULTS): number =>
+    positiveInteger(options[name], SESSION_DEFAULTS[name], name);
+  const timeout = ms('handshakeTimeoutMs');
+  const backoff = ms('retryBackoffMs');
+  const cap = ms('maxRetryBackoffMs');
   if (cap < backoff) {
     throw paramsError(`expected maxRetryBackoffMs >= retryBackoffMs (${backoff}), got ${cap}`);
   }
+  const hintInterval = ms('rehandshakeHintIntervalMs');
   const lowerMax = lower.maxMessageSize;
   if (!Number.isSafeInteger(lowerMax) || lowerMax < 1 + HANDSHAKE_MESSAGE_BYTES) {
     throw paramsError(
@@ -173,16 +182,10 @@ function parseOptions(lower: MessageChannel, options: SecureSessionOptions): Set
     handshakeTimeoutMs: timeout,
     retryBackoffMs: backoff,
     maxRetryBackoffMs: cap,
+    rehandshakeHintIntervalMs: hintInterval,
     randomBytes,
     maxMessageSize: Math.min(SESSION_MAX_MESSAGE_BYTES, lowerMax - DATA_RECORD_OVERHEAD),
   });
-}
-
-function record(type: number, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + body.length);
-  out[0] = type;
-  out.set(body, 1);
-  return out;
 }
 
 export class SecureSession extends EventEmitter<ChannelEvents> implements MessageChannel {
@@ -199,6 +202,9 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
     recordsOut: 0,
     broken: 0,
     droppedWithoutSession: 0,
+    rehandshakeSent: 0,
+    rehandshakeReceived: 0,
+    rehandshakeIgnored: 0,
   };
   readonly #pending = new Set<Pending>();
   readonly #onUp = (): void => this.#lowerUp();
@@ -210,6 +216,8 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
   #transport: Transport | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #backoffMs: number;
+  /** Set while the responder must not send another DATA-triggered REHANDSHAKE. */
+  #hintQuietTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(lower: MessageChannel, options: SecureSessionOptions) {
     super();
@@ -240,28 +248,21 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
    */
   send(message: Uint8Array): Promise<void> {
     const place = 'session/send';
+    const refuse = (code: ErrorName, text: string): Promise<never> =>
+      Promise.reject(new WireError(code, `${place}: ${text}`));
     const transport = this.#transport;
     if (this.#state === 'closed') {
-      return Promise.reject(
-        new WireError('SESSION_CLOSED', `${place}: expected an open session, got a closed one`),
-      );
+      return refuse('SESSION_CLOSED', 'expected an open session, got a closed one');
     }
     if (!(message instanceof Uint8Array)) {
-      return Promise.reject(
-        new WireError('BAD_PARAMS', `${place}: expected a Uint8Array, got ${typeof message}`),
-      );
+      return refuse('BAD_PARAMS', `expected a Uint8Array, got ${typeof message}`);
     }
     if (message.length > this.maxMessageSize) {
-      const text = `${place}: expected at most ${this.maxMessageSize} bytes, got ${message.length}`;
-      return Promise.reject(new WireError('MESSAGE_TOO_LARGE', text));
+      const text = `expected at most ${this.maxMessageSize} bytes, got ${message.length}`;
+      return refuse('MESSAGE_TOO_LARGE', text);
     }
     if (this.#state !== 'up' || transport === undefined) {
-      return Promise.reject(
-        new WireError(
-          'SESSION_CLOSED',
-          `${place}: expected a session that is up, got ${this.#state}`,
-        ),
-      );
+      return refuse('SESSION_CLOSED', `expected a session that is up, got ${this.#state}`);
     }
     let ciphertext: Uint8Array;
     try {
@@ -272,7 +273,7 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
       return Promise.reject(error);
     }
     this.#stats.recordsOut += 1;
-    const sent = this.#lowerSend(record(RECORD_TYPE.DATA, ciphertext));
+    const sent = this.#lowerSend(encodeRecord('DATA', ciphertext));
     return new Promise<void>((resolve, reject) => {
       const pending: Pending = { resolve, reject };
       this.#pending.add(pending);
@@ -293,6 +294,8 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
     this.#lower.off('down', this.#onDown);
     this.#lower.off('message', this.#onMessage);
     this.#dropSession(error);
+    if (this.#hintQuietTimer !== undefined) clearTimeout(this.#hintQuietTimer);
+    this.#hintQuietTimer = undefined;
     wipe(this.#settings.staticPrivateKey);
     if (wasUp) this.emit('down', error);
   }
@@ -386,7 +389,7 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
       return;
     }
     // A lost INIT shows up as a timeout, a lost link as 'down': the promise needs no handler.
-    this.#lowerSend(record(RECORD_TYPE.HANDSHAKE_INIT, message)).catch(() => {});
+    this.#lowerSend(encodeRecord('HANDSHAKE_INIT', message)).catch(() => {});
     this.#timer = setTimeout(() => this.#handshakeTimedOut(), this.#settings.handshakeTimeoutMs);
   }
 
@@ -407,10 +410,15 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
     this.#timer = setTimeout(() => this.#startHandshake(), delay);
   }
 
-  /** Refuses a handshake message: count, drop any session, report, and (initiator) retry later. */
+  /**
+   * Refuses a handshake message: count, drop any session, report, and (initiator) retry later.
+   * A responder that lost an up session this way tells the initiator with a REHANDSHAKE hint.
+   */
   #handshakeFailed(error: WireError): void {
+    const wasUp = this.#state === 'up';
     this.#stats.handshakeFailures += 1;
     this.#dropSession(error);
+    if (wasUp && this.role === 'responder') this.#sendHint();
     this.emit('down', error);
     this.#scheduleRetry();
   }
@@ -425,12 +433,9 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
       );
       return;
     }
-    if (body.length !== HANDSHAKE_MESSAGE_BYTES) {
-      this.#handshakeFailed(
-        handshakeError(
-          `expected a HANDSHAKE_INIT of ${HANDSHAKE_MESSAGE_BYTES} bytes after the type, got ${body.length}`,
-        ),
-      );
+    const problem = bodyLengthProblem('HANDSHAKE_INIT', body.length);
+    if (problem !== undefined) {
+      this.#handshakeFailed(handshakeError(problem));
       return;
     }
     const handshake = this.#newHandshake();
@@ -458,7 +463,7 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
       return;
     }
     // RESP goes down before 'up' fires, so DATA sent by an 'up' listener follows it on the link.
-    this.#lowerSend(record(RECORD_TYPE.HANDSHAKE_RESP, answer)).catch(() => {});
+    this.#lowerSend(encodeRecord('HANDSHAKE_RESP', answer)).catch(() => {});
     this.#established(transport);
   }
 
@@ -478,12 +483,9 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
       this.#stats.droppedWithoutSession += 1;
       return;
     }
-    if (body.length !== HANDSHAKE_MESSAGE_BYTES) {
-      this.#handshakeFailed(
-        handshakeError(
-          `expected a HANDSHAKE_RESP of ${HANDSHAKE_MESSAGE_BYTES} bytes after the type, got ${body.length}`,
-        ),
-      );
+    const problem = bodyLengthProblem('HANDSHAKE_RESP', body.length);
+    if (problem !== undefined) {
+      this.#handshakeFailed(handshakeError(problem));
       return;
     }
     let transport: Transport;
@@ -512,33 +514,30 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
 
   #receive(message: Uint8Array): void {
     if (this.#state === 'closed' || this.#state === 'offline') return;
-    if (!(message instanceof Uint8Array) || message.length === 0) {
-      const got = message instanceof Uint8Array ? 'an empty one' : typeof message;
-      this.#malformed(`session/receive: expected a record of at least 1 byte, got ${got}`);
+    let type: RecordTypeName;
+    let body: Uint8Array;
+    try {
+      ({ type, body } = decodeRecord(message));
+    } catch (e) {
+      this.#malformed(asWireError(e, 'session/receive'));
       return;
     }
-    const type = message[0] ?? 0;
-    const body = message.subarray(1);
-    if (type === RECORD_TYPE.HANDSHAKE_INIT) this.#onInit(body);
-    else if (type === RECORD_TYPE.HANDSHAKE_RESP) this.#onResp(body);
-    else if (type === RECORD_TYPE.DATA) this.#onData(body);
-    else {
-      const got = `0x${type.toString(16).padStart(2, '0')}`;
-      this.#malformed(`session/receive: expected record type 0x01, 0x02 or 0x03, got ${got}`);
-    }
+    if (type === 'HANDSHAKE_INIT') this.#onInit(body);
+    else if (type === 'HANDSHAKE_RESP') this.#onResp(body);
+    else if (type === 'DATA') this.#onData(body);
+    else this.#onRehandshake(body);
   }
 
   #onData(body: Uint8Array): void {
     const transport = this.#transport;
     if (this.#state !== 'up' || transport === undefined) {
       this.#stats.droppedWithoutSession += 1;
+      if (this.role === 'responder' && this.#hintQuietTimer === undefined) this.#sendHint();
       return;
     }
-    const limit = SESSION_MAX_MESSAGE_BYTES + TAG_LEN;
-    if (body.length > limit) {
-      this.#malformed(
-        `session/receive: expected a DATA record of at most ${limit} bytes after the type, got ${body.length}`,
-      );
+    const problem = bodyLengthProblem('DATA', body.length);
+    if (problem !== undefined) {
+      this.#malformed(new WireError('SESSION_BROKEN', `session/receive: ${problem}`));
       return;
     }
     let plaintext: Uint8Array;
@@ -555,17 +554,60 @@ export class SecureSession extends EventEmitter<ChannelEvents> implements Messag
     this.emit('message', plaintext);
   }
 
+  /**
+   * REHANDSHAKE: a hint that the responder holds no session. A responder ignores it. An
+   * initiator acts on it only while up (a handshake in flight or waiting for its backoff already
+   * does what the hint asks): it drops the session and re-handshakes after the backoff.
+   */
+  #onRehandshake(body: Uint8Array): void {
+    const problem = bodyLengthProblem('REHANDSHAKE', body.length);
+    if (problem !== undefined) {
+      this.#malformed(new WireError('SESSION_BROKEN', `session/receive: ${problem}`));
+      return;
+    }
+    this.#stats.rehandshakeReceived += 1;
+    if (this.role === 'responder' || this.#state !== 'up') {
+      this.#stats.rehandshakeIgnored += 1;
+      return;
+    }
+    const text =
+      'session/receive: expected the responder to hold this session, got a REHANDSHAKE hint ' +
+      'saying it has none; starting a new handshake';
+    this.#endSession(new WireError('SESSION_BROKEN', text));
+  }
+
+  /** Responder: sends REHANDSHAKE and starts a quiet period for DATA-triggered hints. */
+  #sendHint(): void {
+    if (this.#state === 'closed') return;
+    if (this.#hintQuietTimer !== undefined) clearTimeout(this.#hintQuietTimer);
+    this.#hintQuietTimer = setTimeout(() => {
+      this.#hintQuietTimer = undefined;
+    }, this.#settings.rehandshakeHintIntervalMs);
+    this.#stats.rehandshakeSent += 1;
+    // A lost hint is covered by the next DATA after the quiet period: no handler needed.
+    this.#lowerSend(encodeRecord('REHANDSHAKE', EMPTY)).catch(() => {});
+  }
+
   /** A record that is not a record: while up it breaks the session, otherwise it is dropped. */
-  #malformed(message: string): void {
-    if (this.#state === 'up') this.#break(new WireError('SESSION_BROKEN', message));
+  #malformed(error: WireError): void {
+    if (this.#state === 'up') this.#break(error);
     else this.#stats.droppedWithoutSession += 1;
   }
 
-  /** Ends the session after a bad record. The initiator re-handshakes after the backoff. */
+  /** Ends the session after a bad record. */
   #break(error: WireError): void {
     if (this.#state !== 'up') return;
     this.#stats.broken += 1;
+    this.#endSession(error);
+  }
+
+  /**
+   * Ends an up session: keys wiped, pending sends rejected, 'down'. The responder sends a
+   * REHANDSHAKE hint before 'down' fires; the initiator re-handshakes after the backoff.
+   */
+  #endSession(error: WireError): void {
     this.#dropSession(error);
+    if (this.role === 'responder') this.#sendHint();
     this.emit('down', error);
     this.#scheduleRetry();
   }

@@ -14,6 +14,12 @@ import {
   SecureSession,
   type SecureSessionOptions,
 } from '../src/session.js';
+import {
+  bodyLengthProblem,
+  decodeRecord,
+  encodeRecord,
+  RECORD_BODY_BYTES,
+} from '../src/session-record.js';
 
 /**
  * A fake lower channel: one end of an in-memory pair. What one end sends, the other receives on
@@ -125,6 +131,22 @@ function codes(errors: WireError[]): ErrorName[] {
 
 function dataRecords(lower: FakeLower): Uint8Array[] {
   return lower.sent.filter((r) => r[0] === RECORD_TYPE.DATA);
+}
+
+/** REHANDSHAKE records this end sent, checking each is the one-byte record. */
+function hints(lower: FakeLower): number {
+  const found = lower.sent.filter((r) => r[0] === RECORD_TYPE.REHANDSHAKE);
+  for (const r of found) expect(bytesToHex(r)).toBe('04');
+  return found.length;
+}
+
+function inits(lower: FakeLower): number {
+  return lower.sent.filter((r) => r[0] === RECORD_TYPE.HANDSHAKE_INIT).length;
+}
+
+/** A DATA record of plausible size that no session key produced. */
+function strayData(seed: number): Uint8Array {
+  return Uint8Array.of(RECORD_TYPE.DATA, ...new Uint8Array(24).fill(seed & 0xff));
 }
 
 async function rejection(p: Promise<unknown>): Promise<WireError> {
@@ -423,7 +445,9 @@ describe('SecureSession records', () => {
     ini.lower.deliver([big]);
     await settle();
     expect(codes(res.downs)).toEqual(['SESSION_BROKEN']);
-    expect(res.downs[0]?.message).toMatch(/at most 4112 bytes/);
+    expect(res.downs[0]?.message).toMatch(
+      /expected a DATA of 16 to 4112 bytes after the type, got 4113/,
+    );
   });
 
   it('DATA while no session is up is dropped and counted', async () => {
@@ -472,16 +496,19 @@ describe('SecureSession recovery', () => {
     expect(res.received.map((m) => bytesToHex(m))).toEqual(['03']);
   });
 
-  it('a responder that breaks waits for a new INIT and sends nothing itself', async () => {
+  it('a responder that breaks sends one REHANDSHAKE, then only answers INITs', async () => {
     const { ini, res } = makePair();
     await connect(ini, res);
+    // Every initiator record is truncated from now on, so no INIT can succeed either.
     ini.lower.tap = (r) => [r.subarray(0, r.length - 1)];
     await ini.session.send(Uint8Array.of(1));
     await settle();
     expect(codes(res.downs)).toEqual(['SESSION_BROKEN']);
+    expect(hints(res.lower)).toBe(1);
     const sentBefore = res.lower.sent.length;
     await vi.advanceTimersByTimeAsync(60_000);
     expect(res.lower.sent.length).toBe(sentBefore);
+    expect(res.session.stats.handshakeFailures).toBeGreaterThan(0);
   });
 
   it('lower down rejects pending sends and emits down; lower up gives a new handshake with a new ephemeral', async () => {
@@ -525,6 +552,319 @@ describe('SecureSession recovery', () => {
   });
 });
 
+describe('SecureSession REHANDSHAKE hint', () => {
+  /** Alters the first DATA record going through `lower` (one flipped tag bit), passes the rest. */
+  function tamperFirstData(lower: FakeLower): void {
+    let done = false;
+    lower.tap = (r) => {
+      if (done || r[0] !== RECORD_TYPE.DATA) return [r];
+      done = true;
+      const bad = r.slice();
+      bad[bad.length - 1] = (bad[bad.length - 1] ?? 0) ^ 1;
+      return [bad];
+    };
+  }
+
+  it('a responder that breaks on a tampered record tells the initiator, which re-handshakes; no link reset', async () => {
+    const { ini, res } = makePair();
+    await connect(ini, res);
+    let lowerUps = 0;
+    ini.lower.on('up', () => lowerUps++);
+    res.lower.on('up', () => lowerUps++);
+    tamperFirstData(ini.lower);
+    await ini.session.send(Uint8Array.of(1));
+    await settle();
+    expect(codes(res.downs)).toEqual(['SESSION_BROKEN']);
+    expect(hints(res.lower)).toBe(1);
+    expect(res.session.stats.rehandshakeSent).toBe(1);
+    // The initiator learnt of the break from the hint, not from its own records.
+    expect(codes(ini.downs)).toEqual(['SESSION_BROKEN']);
+    expect(ini.downs[0]?.message).toMatch(/^session\/receive: .*REHANDSHAKE/);
+    expect(ini.session.stats).toMatchObject({
+      rehandshakeReceived: 1,
+      rehandshakeIgnored: 0,
+      broken: 0,
+    });
+    expect(ini.session.isUp).toBe(false);
+    await vi.advanceTimersByTimeAsync(SESSION_DEFAULTS.retryBackoffMs - 1);
+    expect(inits(ini.lower), 'the re-handshake waits for the backoff').toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(inits(ini.lower)).toBe(2);
+    expect(ini.session.isUp && res.session.isUp).toBe(true);
+    await ini.session.send(Uint8Array.of(2));
+    await res.session.send(Uint8Array.of(3));
+    await settle();
+    expect(res.received.map((m) => bytesToHex(m))).toEqual(['02']);
+    expect(ini.received.map((m) => bytesToHex(m))).toEqual(['03']);
+    expect(lowerUps, 'neither lower channel came up again').toBe(0);
+  });
+
+  it('an RPC-like round trip resumes after a responder-side break', async () => {
+    const { ini, res } = makePair();
+    await connect(ini, res);
+    // The responder answers every request with "re:" + the request.
+    res.session.on('message', (m) => {
+      res.session.send(Uint8Array.of(0x72, 0x65, 0x3a, ...m)).catch(() => {});
+    });
+    /** Sends a request; settles with the reply, or rejects when the session goes down first. */
+    const call = (request: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const onMessage = (m: Uint8Array): void => {
+          ini.session.off('down', onDown);
+          resolve(bytesToHex(m));
+        };
+        const onDown = (e: WireError): void => {
+          ini.session.off('message', onMessage);
+          reject(e);
+        };
+        ini.session.once('message', onMessage);
+        ini.session.once('down', onDown);
+        ini.session.send(Uint8Array.of(request)).catch(() => {});
+      });
+    const first = call(1);
+    await settle();
+    expect(await first).toBe('72653a01');
+    tamperFirstData(ini.lower);
+    const second = call(2);
+    await settle();
+    // Without the hint this call would hang until an upper-layer timeout.
+    expect((await rejection(second)).code).toBe('SESSION_BROKEN');
+    const up = new Promise<void>((resolve) => ini.session.once('up', resolve));
+    await vi.advanceTimersByTimeAsync(SESSION_DEFAULTS.retryBackoffMs);
+    await up;
+    const retried = call(2);
+    await settle();
+    expect(await retried).toBe('72653a02');
+    const third = call(3);
+    await settle();
+    expect(await third).toBe('72653a03');
+  });
+
+  it('a burst of DATA into a broken responder gives one hint, not one per record', async () => {
+    const { ini, res } = makePair();
+    await connect(ini, res);
+    tamperFirstData(ini.lower);
+    // 100 records leave before the hint can arrive: the first breaks the responder, the other 99
+    // reach it with no session.
+    const sends = Array.from({ length: 100 }, (_, i) => ini.session.send(Uint8Array.of(i)));
+    await settle();
+    await Promise.allSettled(sends);
+    expect(res.session.stats.droppedWithoutSession).toBe(99);
+    expect(hints(res.lower)).toBe(1);
+    expect(ini.session.stats.rehandshakeReceived).toBe(1);
+    await vi.advanceTimersByTimeAsync(SESSION_DEFAULTS.retryBackoffMs);
+    await settle();
+    expect(ini.session.isUp && res.session.isUp).toBe(true);
+    expect(hints(res.lower), 'no hint for a session that is up').toBe(1);
+  });
+
+  it('DATA arriving at a responder with no session: at most one hint per interval', async () => {
+    const interval = SESSION_DEFAULTS.rehandshakeHintIntervalMs;
+    const { ini, res } = makePair();
+    ini.lower.tap = (r) => (r[0] === RECORD_TYPE.HANDSHAKE_INIT ? [] : [r]);
+    await connect(ini, res);
+    expect(res.session.isUp).toBe(false);
+    // 100 records in one go: one hint.
+    ini.lower.deliver(Array.from({ length: 100 }, (_, i) => strayData(i)));
+    await settle();
+    expect(res.session.stats.droppedWithoutSession).toBe(100);
+    expect(hints(res.lower)).toBe(1);
+    // 100 more, one every interval / 20 ms, over five intervals: one hint per interval.
+    for (let i = 0; i < 100; i++) {
+      await vi.advanceTimersByTimeAsync(interval / 20);
+      ini.lower.deliver([strayData(i)]);
+      await settle();
+    }
+    expect(res.session.stats.droppedWithoutSession).toBe(200);
+    expect(hints(res.lower)).toBe(6);
+    expect(res.session.stats.rehandshakeSent).toBe(6);
+    expect(res.downs).toEqual([]);
+  });
+
+  it('the hint interval is an option', async () => {
+    const { ini, res } = makePair({ responder: { rehandshakeHintIntervalMs: 100 } });
+    ini.lower.tap = (r) => (r[0] === RECORD_TYPE.HANDSHAKE_INIT ? [] : [r]);
+    await connect(ini, res);
+    for (let i = 0; i < 10; i++) {
+      ini.lower.deliver([strayData(i), strayData(i)]);
+      await settle();
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(hints(res.lower)).toBe(10);
+  });
+
+  it('a forged REHANDSHAKE to a responder is ignored and counted', async () => {
+    const { ini, res } = makePair();
+    await connect(ini, res);
+    const sentBefore = res.lower.sent.length;
+    ini.lower.deliver([Uint8Array.of(RECORD_TYPE.REHANDSHAKE)]);
+    await settle();
+    expect(res.session.isUp).toBe(true);
+    expect(res.downs).toEqual([]);
+    expect(res.session.stats).toMatchObject({ rehandshakeReceived: 1, rehandshakeIgnored: 1 });
+    expect(res.lower.sent.length).toBe(sentBefore);
+    await ini.session.send(Uint8Array.of(7));
+    await settle();
+    expect(res.received.map((m) => bytesToHex(m))).toEqual(['07']);
+  });
+
+  it('a forged REHANDSHAKE to an initiator mid-handshake is ignored', async () => {
+    const { ini, res } = makePair();
+    const heldInits: Uint8Array[] = [];
+    ini.lower.tap = (r) => {
+      heldInits.push(r);
+      return [];
+    };
+    await connect(ini, res);
+    expect(heldInits.length).toBe(1);
+    res.lower.deliver([Uint8Array.of(RECORD_TYPE.REHANDSHAKE)]);
+    await settle();
+    expect(ini.session.stats).toMatchObject({ rehandshakeReceived: 1, rehandshakeIgnored: 1 });
+    expect(ini.downs).toEqual([]);
+    expect(heldInits.length, 'no new INIT').toBe(1);
+    // The INIT in flight still completes the handshake it belongs to.
+    ini.lower.tap = undefined;
+    ini.lower.deliver(heldInits);
+    await settle();
+    expect(ini.session.isUp && res.session.isUp).toBe(true);
+  });
+
+  it('a forged REHANDSHAKE to an initiator waiting for its backoff does not hurry the retry', async () => {
+    const { ini, res } = makePair({ initiator: { handshakeTimeoutMs: 1000 } });
+    ini.lower.tap = () => [];
+    await connect(ini, res);
+    await vi.advanceTimersByTimeAsync(1000); // timed out; retry due in retryBackoffMs
+    expect(inits(ini.lower)).toBe(1);
+    res.lower.deliver([Uint8Array.of(RECORD_TYPE.REHANDSHAKE)]);
+    await settle();
+    await vi.advanceTimersByTimeAsync(SESSION_DEFAULTS.retryBackoffMs - 1);
+    expect(inits(ini.lower)).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(inits(ini.lower)).toBe(2);
+    expect(ini.session.stats.rehandshakeIgnored).toBe(1);
+  });
+
+  it('a flood of forged hints to an up initiator: at most one handshake per backoff interval', async () => {
+    const { ini, res } = makePair();
+    await connect(ini, res);
+    const initTimes: number[] = [];
+    const start = Date.now();
+    ini.lower.tap = (r) => {
+      if (r[0] === RECORD_TYPE.HANDSHAKE_INIT) initTimes.push(Date.now() - start);
+      return [r];
+    };
+    const forged = Uint8Array.of(RECORD_TYPE.REHANDSHAKE);
+    const floodMs = 10_000;
+    for (let t = 0; t < floodMs; t += 5) {
+      res.lower.deliver([forged, forged, forged]);
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    const backoff = SESSION_DEFAULTS.retryBackoffMs;
+    expect(initTimes.length).toBeGreaterThan(0);
+    expect(initTimes.length).toBeLessThanOrEqual(floodMs / backoff);
+    for (let i = 1; i < initTimes.length; i++) {
+      const gap = (initTimes[i] ?? 0) - (initTimes[i - 1] ?? 0);
+      expect(gap, `gap before INIT ${i}`).toBeGreaterThanOrEqual(backoff);
+    }
+    const s = ini.session.stats;
+    expect(s.rehandshakeReceived).toBe((floodMs / 5) * 3);
+    // Acted on once per session that was up; every other hint was ignored.
+    expect(s.rehandshakeReceived - s.rehandshakeIgnored).toBe(ini.downs.length);
+    expect(ini.downs.length).toBeLessThanOrEqual(initTimes.length + 1);
+    expect(res.session.stats.rehandshakeSent, 'the responder never answers hints').toBe(0);
+    // The flood stops: the session comes up and stays up.
+    await vi.advanceTimersByTimeAsync(backoff);
+    await settle();
+    expect(ini.session.isUp && res.session.isUp).toBe(true);
+    await ini.session.send(Uint8Array.of(9));
+    await settle();
+    expect(res.received.map((m) => bytesToHex(m)).at(-1)).toBe('09');
+  });
+
+  it('a REHANDSHAKE with a body is malformed: it breaks an up session and is never taken as a hint', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        fc.boolean(),
+        async (body, toInitiator) => {
+          const { ini, res } = makePair();
+          await connect(ini, res);
+          const [from, to] = toInitiator ? [res, ini] : [ini, res];
+          from.lower.deliver([Uint8Array.of(RECORD_TYPE.REHANDSHAKE, ...body)]);
+          await settle();
+          expect(codes(to.downs)).toEqual(['SESSION_BROKEN']);
+          expect(to.downs[0]?.message).toBe(
+            `session/receive: expected a REHANDSHAKE of 0 bytes after the type, got ${body.length}`,
+          );
+          expect(to.session.stats).toMatchObject({ broken: 1, rehandshakeReceived: 0 });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a REHANDSHAKE with a body at an initiator that is not up is dropped and counted', async () => {
+    const { ini, res } = makePair();
+    ini.lower.tap = () => [];
+    await connect(ini, res);
+    res.lower.deliver([Uint8Array.of(RECORD_TYPE.REHANDSHAKE, 0)]);
+    await settle();
+    expect(ini.session.stats).toMatchObject({ droppedWithoutSession: 1, rehandshakeReceived: 0 });
+    expect(ini.downs).toEqual([]);
+  });
+
+  it('a replayed old INIT strands the responder; the next DATA brings a hint and recovery', async () => {
+    const { ini, res } = makePair();
+    await connect(ini, res);
+    const oldInit = ini.lower.sent.find((r) => r[0] === RECORD_TYPE.HANDSHAKE_INIT);
+    if (oldInit === undefined) throw new Error('no INIT captured');
+    // Renew the session once so the recorded INIT is old, then replay it.
+    ini.lower.up();
+    await settle();
+    ini.lower.deliver([oldInit]);
+    await settle();
+    expect(codes(res.downs)).toEqual(['SESSION_CLOSED', 'SESSION_CLOSED']);
+    expect(res.session.isUp, 'up with keys nobody else holds').toBe(true);
+    expect(ini.session.stats.droppedWithoutSession, 'its RESP is stale').toBe(1);
+    await ini.session.send(Uint8Array.of(1)).catch(() => {});
+    await settle();
+    expect(codes(res.downs).at(-1)).toBe('SESSION_BROKEN');
+    expect(codes(ini.downs).at(-1)).toBe('SESSION_BROKEN');
+    await vi.advanceTimersByTimeAsync(SESSION_DEFAULTS.retryBackoffMs);
+    await settle();
+    await ini.session.send(Uint8Array.of(2));
+    await settle();
+    expect(res.received.map((m) => bytesToHex(m))).toEqual(['02']);
+  });
+
+  it('a responder that loses its session to a bad INIT sends a hint too', async () => {
+    const { ini, res } = makePair();
+    await connect(ini, res);
+    ini.lower.deliver([new Uint8Array(10).fill(RECORD_TYPE.HANDSHAKE_INIT)]);
+    await settle();
+    expect(codes(res.downs)).toEqual(['HANDSHAKE_FAILED']);
+    expect(hints(res.lower)).toBe(1);
+    expect(codes(ini.downs)).toEqual(['SESSION_BROKEN']);
+    await vi.advanceTimersByTimeAsync(SESSION_DEFAULTS.retryBackoffMs);
+    await settle();
+    expect(ini.session.isUp && res.session.isUp).toBe(true);
+  });
+
+  it('close() stops the hint timer', async () => {
+    const { ini, res } = makePair();
+    ini.lower.tap = () => [];
+    await connect(ini, res);
+    await ini.session.close();
+    ini.lower.deliver([strayData(1)]);
+    await settle();
+    expect(hints(res.lower)).toBe(1);
+    expect(vi.getTimerCount()).toBe(1);
+    await res.session.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
 describe('SecureSession close()', () => {
   it('wipes every key, rejects pending sends, emits down once and never comes up again', async () => {
     const { ini, res } = makePair();
@@ -563,6 +903,61 @@ describe('SecureSession close()', () => {
   });
 });
 
+describe('session records (session-record.ts)', () => {
+  it('encodes each type with its byte and refuses bodies of a length the type does not allow', () => {
+    expect(bytesToHex(encodeRecord('REHANDSHAKE', new Uint8Array(0)))).toBe('04');
+    expect(encodeRecord('HANDSHAKE_INIT', new Uint8Array(48))[0]).toBe(1);
+    for (const [type, length] of [
+      ['REHANDSHAKE', 1],
+      ['HANDSHAKE_INIT', 47],
+      ['HANDSHAKE_RESP', 49],
+      ['DATA', 15],
+      ['DATA', SESSION_MAX_MESSAGE_BYTES + 17],
+    ] as const) {
+      let error: unknown;
+      try {
+        encodeRecord(type, new Uint8Array(length));
+      } catch (e) {
+        error = e;
+      }
+      expect(isWireError(error, 'INTERNAL'), `${type} of ${length}`).toBe(true);
+    }
+  });
+
+  it('decodes any bytes into a known type or a SESSION_BROKEN WireError, nothing else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
+        try {
+          const { type, body } = decodeRecord(bytes);
+          expect(RECORD_TYPE[type]).toBe(bytes[0]);
+          expect(body.length).toBe(bytes.length - 1);
+        } catch (e) {
+          expect(isWireError(e, 'SESSION_BROKEN')).toBe(true);
+          expect(bytes.length === 0 || (bytes[0] ?? 0) > 4 || bytes[0] === 0).toBe(true);
+        }
+      }),
+    );
+    for (const bad of ['x', null, undefined, [4], new Uint16Array(2)]) {
+      expect(() => decodeRecord(bad)).toThrow(
+        /^session\/receive: expected a record of at least 1 byte/,
+      );
+    }
+    expect(() => decodeRecord(Uint8Array.of(5))).toThrow(
+      'session/receive: expected a record type of 0x01, 0x02, 0x03, 0x04, got 0x05',
+    );
+  });
+
+  it('lists the body lengths per type as frozen data', () => {
+    expect(bodyLengthProblem('REHANDSHAKE', 0)).toBeUndefined();
+    expect(bodyLengthProblem('REHANDSHAKE', 2)).toBe(
+      'expected a REHANDSHAKE of 0 bytes after the type, got 2',
+    );
+    expect(bodyLengthProblem('DATA', Number.NaN)).toMatch(/got NaN/);
+    expect(Object.isFrozen(RECORD_BODY_BYTES)).toBe(true);
+    expect(Object.isFrozen(RECORD_BODY_BYTES.DATA)).toBe(true);
+  });
+});
+
 describe('SecureSession options', () => {
   const lower = (): FakeLower => new FakeLower();
   const good: SecureSessionOptions = {
@@ -579,6 +974,7 @@ describe('SecureSession options', () => {
     ['backoff', { retryBackoffMs: 1.5 }],
     ['cap below start', { retryBackoffMs: 1000, maxRetryBackoffMs: 10 }],
     ['randomBytes', { randomBytes: 42 }],
+    ['hint interval', { rehandshakeHintIntervalMs: -1 }],
   ];
   for (const [name, over] of bad) {
     it(`rejects a bad ${name} with BAD_PARAMS`, () => {
@@ -607,7 +1003,7 @@ describe('SecureSession options', () => {
   });
 
   it('the record type table is frozen data', () => {
-    expect(RECORD_TYPE).toEqual({ HANDSHAKE_INIT: 1, HANDSHAKE_RESP: 2, DATA: 3 });
+    expect(RECORD_TYPE).toEqual({ HANDSHAKE_INIT: 1, HANDSHAKE_RESP: 2, DATA: 3, REHANDSHAKE: 4 });
     expect(Object.isFrozen(RECORD_TYPE)).toBe(true);
     expect(Object.isFrozen(SESSION_DEFAULTS)).toBe(true);
   });
