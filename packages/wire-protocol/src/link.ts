@@ -46,7 +46,7 @@ export const DEFAULT_LINK_OPTIONS: Readonly<LinkOptions> = Object.freeze({
   maxPayload: 512,
   window: 8,
   rtoMs: 500,
-  rtoMinMs: 40,
+  rtoMinMs: 50,
   rtoMaxMs: 4000,
   maxRetries: 10,
   maxMessageSize: 8192,
@@ -127,6 +127,8 @@ interface InFlight {
   sentAt: number;
   /** Sent more than once: its acknowledgement is no round-trip sample (Karn's rule). */
   resent: boolean;
+  /** The transport has taken its latest transmission (`sentAt` is then when it did). */
+  onLine: boolean;
 }
 
 type Counter = Exclude<
@@ -456,10 +458,14 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     // Karn's rule, extended to the batch: a cumulative ACK that covers any resent frame also
     // covers frames that waited behind it in the peer's buffer, so it measures no round trip.
     const newest = acked[acked.length - 1];
-    if (newest !== undefined && acked.every((f) => !f.resent)) {
+    if (newest?.onLine && acked.every((f) => !f.resent)) {
       this.rto.sample(this.options.now() - newest.sentAt);
+      this.rto.progress();
+    } else {
+      // No valid sample: RFC 6298 keeps the backed-off timeout until one arrives, which on a
+      // lossy line (every ack covering some resent frame) pins it at the cap. Halve it instead.
+      this.rto.relax();
     }
-    this.rto.progress();
     for (const f of acked) {
       const m = f.message;
       m.unacked--;
@@ -500,6 +506,7 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
         message: m,
         sentAt: this.options.now(),
         resent: false,
+        onLine: false,
       };
       this.nextSeq = (this.nextSeq + 1) & 0xff;
       m.unacked++;
@@ -512,12 +519,19 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
 
   private transmit(f: InFlight): void {
     this.ackPending = false; // the ack field of DATA carries it
-    this.sendFrame({
+    f.onLine = false;
+    const written = this.sendFrame({
       type: 'DATA',
       seq: f.seq,
       ack: this.expected,
       end: f.end,
       payload: f.payload,
+    });
+    // The round trip starts when the frame has left (a paced transport resolves its write when
+    // the last byte is on the line), not while it waits behind others in the transport's queue.
+    void written.then(() => {
+      f.sentAt = this.options.now();
+      f.onLine = true;
     });
   }
 
@@ -535,6 +549,15 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     this.rtoTimer = undefined;
     const oldest = this.inflight[0];
     if (this.state !== 'up' || oldest === undefined) return;
+    // Still queued in the transport, or on the line for less than the timeout: not lost yet.
+    const waited = this.options.now() - oldest.sentAt;
+    if (!oldest.onLine || waited < this.rto.current) {
+      this.rtoTimer = setTimeout(
+        () => this.onRtoExpired(),
+        oldest.onLine ? this.rto.current - waited : this.rto.current,
+      );
+      return;
+    }
     this.counts.timeouts++;
     this.retries++;
     if (this.retries >= this.options.maxRetries) {
@@ -647,21 +670,23 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     return this.state;
   }
 
-  private sendFrame(frame: Frame): void {
-    if (this.state === 'closed') return;
+  /** Encode and write one frame. Resolves when the transport has taken it (never rejects). */
+  private sendFrame(frame: Frame): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
     const bytes = encodeFrame(frame);
     this.counts.framesSent++;
     this.counts.bytesSent += bytes.length;
-    this.write(bytes);
+    return this.write(bytes);
   }
 
-  private write(bytes: Uint8Array): void {
+  private write(bytes: Uint8Array): Promise<void> {
     try {
-      this.transport.write(bytes).catch(() => {
+      return this.transport.write(bytes).catch(() => {
         this.counts.writeErrors++;
       });
     } catch {
       this.counts.writeErrors++;
+      return Promise.resolve();
     }
   }
 

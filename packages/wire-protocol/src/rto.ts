@@ -46,6 +46,13 @@ export class RtoEstimator {
     this.backedOff = undefined;
   }
 
+  /** Progress without a valid sample: halve the back-off, never below the estimate. */
+  relax(): void {
+    if (this.backedOff === undefined) return;
+    const half = this.backedOff / 2;
+    this.backedOff = half <= this.base() ? undefined : half;
+  }
+
   /** A new link epoch: forget everything measured. */
   reset(): void {
     this.srtt = undefined;

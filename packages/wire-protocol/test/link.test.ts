@@ -653,7 +653,7 @@ describe('link: API', () => {
       maxPayload: 512,
       window: 8,
       rtoMs: 500,
-      rtoMinMs: 40,
+      rtoMinMs: 50,
       rtoMaxMs: 4000,
       maxRetries: 10,
       maxMessageSize: 8192,

@@ -44,6 +44,19 @@ describe('RtoEstimator', () => {
     expect(rto.current).toBe(base);
   });
 
+  it('halves the back-off on progress without a sample, down to the estimate', () => {
+    const rto = new RtoEstimator(bounds);
+    rto.sample(100); // base 300
+    rto.backOff(); // 600
+    rto.backOff(); // 1200
+    rto.relax();
+    expect(rto.current).toBe(600);
+    rto.relax(); // 300 = base: back-off gone
+    expect(rto.current).toBe(300);
+    rto.relax();
+    expect(rto.current).toBe(300);
+  });
+
   it('ignores impossible samples and forgets everything on reset', () => {
     const rto = new RtoEstimator(bounds);
     rto.sample(-5);
