@@ -7,10 +7,10 @@
  */
 
 import { auditEntry, decodeStrict } from '@keyline/wire-protocol';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { z } from 'zod';
 import { SignerError } from '../errors.js';
-import { equalBytes } from '../state/state-file.js';
 import { AUDIT_KINDS, type AuditEntryData, entryHash, GENESIS_PREV_HASH } from './audit-entry.js';
 
 export interface AuditHead {

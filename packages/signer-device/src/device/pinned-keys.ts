@@ -4,7 +4,9 @@
  * checks, strict RFC 8032 verification, and the signer interface a holder's CLI passes in (a
  * keystore `HolderKey` fits it, so the secret never leaves its owner). docs/lifecycle.md §3.
  */
+
 import { identifier } from '@keyline/wire-protocol';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { SignerError } from '../errors.js';
@@ -35,12 +37,8 @@ export function isBytes(v: unknown, n?: number): v is Uint8Array {
   return v instanceof Uint8Array && (n === undefined || v.length === n);
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
+/** Constant-time byte equality: noble's, under the name the device modules use. */
+export const sameBytes: (a: Uint8Array, b: Uint8Array) => boolean = equalBytes;
 
 export function isKeyId(v: unknown): v is string {
   return identifier.safeParse(v).success;

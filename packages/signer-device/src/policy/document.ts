@@ -4,6 +4,7 @@
  * only ever parses bytes that are already canonical (`decodeStrict`) and re-encodes them to
  * prove the round trip. docs/policy.md §2 documents every field.
  */
+
 import {
   bytes32,
   decodeStrict,
@@ -13,6 +14,7 @@ import {
   text,
   uint,
 } from '@keyline/wire-protocol';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { z } from 'zod';
@@ -121,13 +123,6 @@ export function encodePolicyDocument(document: PolicyDocumentInput): Uint8Array 
 /** sha256 of the document bytes: the policy's identity, chained by `previous`. */
 export function hashPolicyDocument(documentBytes: Uint8Array): Uint8Array {
   return sha256(documentBytes);
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return d === 0;
 }
 
 /**

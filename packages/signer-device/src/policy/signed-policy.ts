@@ -5,7 +5,9 @@
  * network). Signatures are checked before the parser sees a byte: only officer-approved bytes
  * reach the CBOR decoder. docs/policy.md §3.
  */
+
 import { identifier, network as networkSchema } from '@keyline/wire-protocol';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { SignerError } from '../errors.js';
@@ -154,10 +156,6 @@ function countSigners(
   return [...signers].sort();
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /**
  * Verify a signed policy update. Throws SignerError: BAD_SIGNED_DOCUMENT (update shape),
  * BAD_CONFIG (pinned officers), UNAUTHORIZED (fewer than M distinct valid officer signatures),
@@ -233,7 +231,7 @@ export function verifyPolicyUpdate(
         `expected a version above ${current.version}, got ${document.version}`,
       );
     }
-    if (!sameBytes(document.previous, current.hash)) {
+    if (!equalBytes(document.previous, current.hash)) {
       refuse(
         'STALE_POLICY',
         'BROKEN_CHAIN',

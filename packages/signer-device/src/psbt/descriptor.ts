@@ -9,6 +9,7 @@
  * no clock; the only state is a bounded cache of derived scripts per parsed wallet.
  * See docs/descriptor-and-sighash.md.
  */
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
 import { HDKey } from '@scure/bip32';
@@ -153,13 +154,6 @@ function decodeAccountXpub(xpub: string, network: Network, place: string): HDKey
     );
   }
   return node;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return d === 0;
 }
 
 const toHex = (b: Uint8Array): string =>

@@ -4,6 +4,8 @@
  * is recomputed from the registered descriptor there and must equal the proven prevout script.
  * Pure (derivation caches live for one call).
  */
+
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { HDKey } from '@scure/bip32';
 import type { VerifiedInput } from '../tx-summary.js';
 import { deriveScript, type WalletDescriptor } from './descriptor.js';
@@ -14,7 +16,6 @@ import {
   type RawTxOutput,
   singleValue,
 } from './parse-psbt.js';
-import { equalBytes } from './verify-prevouts.js';
 import { refuse, VERIFY_REASONS } from './verify-reasons.js';
 
 const IN_SIGHASH_TYPE = 0x03;

@@ -5,12 +5,13 @@
  * claim is recomputed, never trusted. Anything else — foreign script, swapped cosigner, index
  * outside the window, our receive branch — is external, and so subject to the policy.
  */
+
+import { equalBytes } from '@noble/ciphers/utils.js';
 import type { VerifiedOutput } from '../tx-summary.js';
 import { deriveScript, type WalletDescriptor } from './descriptor.js';
 import { MAX_MONEY, MAX_OP_RETURN_BYTES, type TxRules } from './limits.js';
 import type { PrescannedPsbt, RawMap, RawTxOutput } from './parse-psbt.js';
 import { derivationsFor, splitPath } from './verify-inputs.js';
-import { equalBytes } from './verify-prevouts.js';
 import { refuse, VERIFY_REASONS } from './verify-reasons.js';
 
 export type OutputType = 'p2pkh' | 'p2sh' | 'p2wpkh' | 'p2wsh' | 'p2tr' | 'op_return';

@@ -9,9 +9,10 @@
  * itself in checkPrevouts with its own reasons (a lying UTXO is a refusal with a precise reason,
  * not "the library threw"), and malformed records of those types (with key data) still reach it.
  */
+
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { Transaction } from '@scure/btc-signer';
 import { badPsbt, type PrescannedPsbt, type RawMap } from './parse-psbt.js';
-import { equalBytes } from './verify-prevouts.js';
 import { VERIFY_REASONS } from './verify-reasons.js';
 
 const reversed = (b: Uint8Array): Uint8Array => b.slice().reverse();

@@ -5,6 +5,7 @@
  * output: a lying one is the SegWit fee attack. Runs on the prescan's exact bytes; the library
  * parse never sees these two records (see verify-parse.ts).
  */
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { MAX_MONEY, type PsbtLimits } from './limits.js';
 import {
   badPsbt,
@@ -18,12 +19,6 @@ import { refuse, VERIFY_REASONS } from './verify-reasons.js';
 
 const IN_NON_WITNESS_UTXO = 0x00;
 const IN_WITNESS_UTXO = 0x01;
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function parseWitnessUtxo(value: Uint8Array, place: string, limits: PsbtLimits): RawTxOutput {
   const r = new Reader(value, place);

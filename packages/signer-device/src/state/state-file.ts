@@ -10,6 +10,7 @@
  */
 
 import { decodeStrict, encodeCanonical } from '@keyline/wire-protocol';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { DeviceMemory } from '../device-memory.js';
@@ -63,12 +64,6 @@ function tagOf(macKey: Uint8Array, authenticated: Uint8Array): Uint8Array {
 }
 
 /** Constant-time comparison of two byte strings of public length. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
 
 /** The file bytes for `memory` at `generation`. */
 export function encodeStateFile(

@@ -7,7 +7,9 @@
  * on anything it cannot trust. Commit is write tmp, fsync, fsync dir, rename over, fsync dir,
  * then record the generation in the audit log; it resolves only when all of that is durable.
  */
+
 import { join } from 'node:path';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { type Sha256Digest, sha256Digest } from '../audit/audit-entry.js';
 import { type DeviceMemory, emptyMemory } from '../device-memory.js';
 import { SignerError } from '../errors.js';
@@ -17,7 +19,6 @@ import {
   checkMacKey,
   decodeStateFile,
   encodeStateFile,
-  equalBytes,
   type StateFileProblem,
 } from './state-file.js';
 
