@@ -9,6 +9,7 @@
  * PROTOCOL.md section 2 documents the frames, the state machine and the parameters.
  */
 import { EventEmitter } from 'node:events';
+import { concatBytes, equalBytes } from '@noble/ciphers/utils.js';
 import type { ChannelEvents, MessageChannel } from './channel.js';
 import { Deframer } from './deframer.js';
 import { WireError } from './errors.js';
@@ -422,7 +423,10 @@ export class Link extends EventEmitter<ChannelEvents> implements MessageChannel 
     this.parts.push(frame.payload);
     this.partsSize = size;
     if (frame.end) {
-      const message = concat(this.parts, this.partsSize);
+      const message =
+        this.parts.length === 1 && this.parts[0] !== undefined
+          ? this.parts[0]
+          : concatBytes(...this.parts);
       this.parts = [];
       this.partsSize = 0;
       this.counts.messagesReceived++;
@@ -731,18 +735,5 @@ function checkOptions(o: LinkOptions): Readonly<LinkOptions> {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array | undefined): boolean {
-  if (b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1 && parts[0] !== undefined) return parts[0];
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return b !== undefined && equalBytes(a, b);
 }

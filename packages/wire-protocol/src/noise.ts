@@ -2,7 +2,7 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes as cryptoRandomBytes } from '@noble/hashes/utils.js';
+import { concatBytes, randomBytes as cryptoRandomBytes } from '@noble/hashes/utils.js';
 import { WireError } from './errors.js';
 import { assertKey, drawRandom, KEY_BYTES, type RandomBytes, wipe } from './keys.js';
 
@@ -394,7 +394,7 @@ export class HandshakeState {
       }
       parts.push(this.#symmetric.encryptAndHash(payload));
       this.#advance();
-      return concat(parts);
+      return concatBytes(...parts);
     });
   }
 
@@ -550,16 +550,4 @@ export class HandshakeState {
       );
     }
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
