@@ -1,7 +1,18 @@
 /**
- * @keyline/signer-device — the air-gapped signer. This entry point grows with the package;
- * see README.md for what is built so far.
+ * @keyline/signer-device — the air-gapped signer.
+ *
+ * Library entry point (issue 3 §7): build a signer in-process from a key file, a policy, a state
+ * directory and a clock, and send it the same requests the daemon handles — same dispatch, same
+ * checks, same codes — over the real four-layer wire stack on a memory transport.
  */
+
+export { signerHandlers, toWireError } from './device/handlers.js';
+export {
+  connectInProcess,
+  createSigner,
+} from './device/in-process.js';
+export { Signer } from './device/signer.js';
+export type { DeviceMemory } from './device-memory.js';
 export {
   isSignerError,
   SIGNER_ERROR_CODES,
@@ -9,3 +20,4 @@ export {
   type SignerErrorCode,
   type SignerErrorKind,
 } from './errors.js';
+export type { TxSummary } from './tx-summary.js';
