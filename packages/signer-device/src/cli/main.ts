@@ -14,6 +14,7 @@ import { registerPolicyBundle } from './policy-bundle.js';
 import { registerPolicySign } from './policy-sign.js';
 import { registerPolicyVerify } from './policy-verify.js';
 import { registerRestore } from './restore.js';
+import { registerServe } from './serve.js';
 import { registerSignActivation } from './sign-activation.js';
 import { registerVerifyAudit } from './verify-audit.js';
 
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo): Command {
   registerPolicyBundle(policy, io);
   registerPolicyVerify(policy, io);
   registerVerifyAudit(program, io);
+  registerServe(program, io);
   return program;
 }
 

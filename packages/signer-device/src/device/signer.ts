@@ -67,7 +67,7 @@ export interface SignerOptions {
   readonly auditPath?: string;
   /** Create the audit log if missing: provisioning only (a missing log otherwise fails). */
   readonly provision?: boolean;
-  /** Monotonic milliseconds since boot (default: performance.now() from construction). */
+  /** Whole monotonic milliseconds since boot (default: performance.now() from construction, floored: the device clock takes integers). */
   readonly monotonicMs?: () => number;
   readonly random?: RandomBytes;
   readonly fs?: Fs;
@@ -109,7 +109,7 @@ export class Signer {
       kdf: options.kdf ?? {},
     });
     const start = performance.now();
-    this.#monotonic = options.monotonicMs ?? (() => performance.now() - start);
+    this.#monotonic = options.monotonicMs ?? (() => Math.floor(performance.now() - start));
     this.#random = options.random ?? defaultRandom;
     this.#bootNonce = newBootNonce(this.#random);
     this.#refusals = newRefusalCounter(
