@@ -140,7 +140,7 @@ function verdicts(sizes: readonly SizeResult[]): BenchResult['verdicts'] {
   const lin = (pick: (s: SizeResult) => number): number =>
     from !== undefined && to !== undefined ? pick(to) / pick(from) : Number.NaN;
   const ratio: Verdict = {
-    value: worst,
+    measured: worst,
     target: TARGETS.deviceVsLeanNoble,
     met: worst > 0 && worst <= TARGETS.deviceVsLeanNoble,
     note: `worst of ${TARGETS.ratioJudgedAt.join(', ')} inputs`,
@@ -149,7 +149,7 @@ function verdicts(sizes: readonly SizeResult[]): BenchResult['verdicts'] {
   return {
     deviceVsLeanNoble: ratio,
     linearityDevice: {
-      value: linDevice,
+      measured: linDevice,
       target: TARGETS.linearity,
       met: Number.isFinite(linDevice) && linDevice <= TARGETS.linearity,
       note: 'device path',

@@ -41,7 +41,7 @@ export interface SizeResult {
 }
 
 export interface Verdict {
-  readonly value: number;
+  readonly measured: number;
   readonly target: number;
   readonly met: boolean;
   readonly note: string;
@@ -150,10 +150,10 @@ export function formatReport(r: BenchResult): string {
   const v = r.verdicts;
   out.push('## targets');
   out.push(
-    `device / lean-noble per input <= ${v.deviceVsLeanNoble.target}x: worst ${f(v.deviceVsLeanNoble.value, 1)}x (${v.deviceVsLeanNoble.note}) -> ${met(v.deviceVsLeanNoble)}`,
+    `device / lean-noble per input <= ${v.deviceVsLeanNoble.target}x: worst ${f(v.deviceVsLeanNoble.measured, 1)}x (${v.deviceVsLeanNoble.note}) -> ${met(v.deviceVsLeanNoble)}`,
   );
   out.push(
-    `linearity per-input(${TARGETS.linearityTo})/per-input(${TARGETS.linearityFrom}) <= ${v.linearityDevice.target}x: device ${f(v.linearityDevice.value, 2)}x -> ${met(v.linearityDevice)} (lean noble ${f(v.linearityLeanNoble, 2)}x, lean tiny ${f(v.linearityLeanTiny, 2)}x)`,
+    `linearity per-input(${TARGETS.linearityTo})/per-input(${TARGETS.linearityFrom}) <= ${v.linearityDevice.target}x: device ${f(v.linearityDevice.measured, 2)}x -> ${met(v.linearityDevice)} (lean noble ${f(v.linearityLeanNoble, 2)}x, lean tiny ${f(v.linearityLeanTiny, 2)}x)`,
   );
   return out.join('\n');
 }

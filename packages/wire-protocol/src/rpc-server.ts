@@ -89,11 +89,11 @@ interface QueuedRequest {
 
 const PLACE = 'rpc/server';
 
-function checkOption(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
+function checkOption(name: string, n: number, min: number): void {
+  if (!Number.isSafeInteger(n) || n < min) {
     throw new WireError(
       'INTERNAL',
-      `${PLACE}: expected options.${name} an integer >= ${min}, got ${String(value)}`,
+      `${PLACE}: expected options.${name} an integer >= ${min}, got ${String(n)}`,
     );
   }
 }

@@ -15,11 +15,11 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_SATS = 2_100_000_000_000_000n;
 
 /** A bound used by the builders below: a non-negative safe integer. */
-function checkBound(place: string, name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
+function checkBound(place: string, name: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
     throw new WireError(
       'INTERNAL',
-      `${place}: expected ${name} a non-negative safe integer, got ${String(value)}`,
+      `${place}: expected ${name} a non-negative safe integer, got ${String(n)}`,
     );
   }
 }

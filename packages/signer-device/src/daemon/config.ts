@@ -194,7 +194,7 @@ function applyOverrides(file: Record<string, unknown>, overrides: ConfigOverride
       if (!/^[0-9]{1,8}$/.test(value)) {
         badConfig('override baud: expected a decimal number', { fields: ['override.baud'] });
       }
-      merged[key] = Number(value);
+      merged[key] = Number.parseInt(value, 10);
     } else {
       merged[key] = value;
     }

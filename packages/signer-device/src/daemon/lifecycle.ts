@@ -88,14 +88,14 @@ const silentLogger: DaemonLogger = {
   debug: () => {},
 };
 
-function checkMs(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
+function checkMs(name: string, ms: number): number {
+  if (!Number.isSafeInteger(ms) || ms < 1) {
     throw new SignerError(
       'BAD_CONFIG',
-      `${PLACE}: expected ${name} a positive integer of ms, got ${String(value)}`,
+      `${PLACE}: expected ${name} a positive integer of ms, got ${String(ms)}`,
     );
   }
-  return value;
+  return ms;
 }
 
 type Outcome = 'done' | 'timeout';
