@@ -4,11 +4,12 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 as curves } from '@noble/curves/secp256k1.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import * as secp from '@noble/secp256k1';
 import { HDKey } from '@scure/bip32';
 import * as tiny from 'tiny-secp256k1';
+import { ckdPrivScalar } from '../src/keystore/ckd-priv.js';
+import { ckdPub } from '../src/psbt/ckd-pub.js';
 import { Bip143Sighash } from '../src/psbt/sighash.js';
 import { nobleSign } from './lean.js';
 import { timeOp } from './stats.js';
@@ -18,8 +19,12 @@ export interface MicroOps {
   readonly bip32PublicChild: number;
   /** @scure/bip32 child from a private parent (what signDigest does), child pubkey included. */
   readonly bip32PrivateChild: number;
-  /** The same public child with libsecp256k1: HMAC-SHA512 + pointAddScalar (tiny-secp256k1). */
+  /** The same public child with libsecp256k1: src/psbt/ckd-pub.ts ckdPub (HMAC + pointAddScalar). */
   readonly tinyPublicChild: number;
+  /** src/keystore/ckd-priv.ts ckdPrivScalar (HMAC + privateAdd): what signDigest does now. */
+  readonly tinyPrivateChild: number;
+  /** tiny pointFromScalar (compressed): signDigestWithKey's public key. */
+  readonly tinyGetPublicKey: number;
   readonly nobleGetPublicKey: number;
   readonly nobleSign: number;
   readonly nobleVerify: number;
@@ -76,16 +81,24 @@ export function measureMicroOps(): MicroOps {
         5,
       ),
       tinyPublicChild: timeOp(
+        (i) => ckdPub({ publicKey: parentPub, chainCode: chain }, 1000 + i),
+        100,
+        5,
+      ),
+      tinyPrivateChild: timeOp(
         (i) => {
-          const data = new Uint8Array(37);
-          data.set(parentPub, 0);
-          new DataView(data.buffer).setUint32(33, 1000 + i, false);
-          const I = hmac(sha512, chain, data);
-          return tiny.pointAddScalar(parentPub, I.subarray(0, 32), true);
+          const parentKey = privBranch.privateKey ?? new Uint8Array(32).fill(1);
+          const k = ckdPrivScalar(
+            { privateKey: parentKey, publicKey: parentPub, chainCode: chain },
+            1000 + i,
+          );
+          k?.fill(0);
+          parentKey.fill(0);
         },
         100,
         5,
       ),
+      tinyGetPublicKey: timeOp(() => tiny.pointFromScalar(key, true), 100, 5),
       nobleGetPublicKey: timeOp(() => secp.getPublicKey(key, true), 50, 5),
       nobleSign: timeOp((i) => nobleSign(d(i), key), 50, 5),
       nobleVerify: timeOp(
@@ -113,17 +126,17 @@ export function measureMicroOps(): MicroOps {
 
 /**
  * What the device path does per input, by primitive (from reading the modules):
- *   verifyPsbt: 3 public children (deriveScript, cold) + 1 (OwnKeys) ; sign: 1 private child
- *   (its pubkey included) + getPublicKey + sign + verify (signDigestWithKey's self-check) ;
- *   verifySignatures: 1 verify (verifyInputSignature).
+ *   verifyPsbt: 3 public children on libsecp (deriveScript, cold; the own key is reused from
+ *   it) ; sign: CKDpriv scalar on libsecp + pointFromScalar + tiny sign + tiny verify
+ *   (signDigestWithKey's self-check) ; verifySignatures: 1 tiny verify (verifyInputSignature).
  */
 export function modelPerInput(m: MicroOps): Record<string, number> {
   return {
-    'verifyPsbt: 4 × bip32 public child': 4 * m.bip32PublicChild,
-    'sign: bip32 private child': m.bip32PrivateChild,
-    'sign: getPublicKey': m.nobleGetPublicKey,
-    'sign: ECDSA sign': m.nobleSign,
-    'sign: self-check verify': m.nobleVerify,
-    'verifySignatures: verify': m.nobleVerify,
+    'verifyPsbt: 3 × libsecp public child': 3 * m.tinyPublicChild,
+    'sign: libsecp private child scalar': m.tinyPrivateChild,
+    'sign: pointFromScalar': m.tinyGetPublicKey,
+    'sign: ECDSA sign (libsecp)': m.tinySign,
+    'sign: self-check verify (libsecp)': m.tinyVerify,
+    'verifySignatures: verify (libsecp)': m.tinyVerify,
   };
 }

@@ -2,26 +2,25 @@
  * The one place that makes a Bitcoin ECDSA signature: RFC 6979 deterministic nonce, low S,
  * DER-encoded, followed by the sighash byte 0x01 (SIGHASH_ALL).
  *
- * Pitfalls this module closes (NOTES.md): noble hashes the message unless `prehash: false` — a
- * sighash must be signed as is; @noble/secp256k1 v3's synchronous `sign` needs
- * `hashes.hmacSha256`/`hashes.sha256` set (done once below, as its README says). Every signature
- * is verified against the public key before it is returned, so a fault (bit flip, bad RAM — the
- * classic way to leak a key through a broken signature) is caught here, not on chain.
+ * Signing and verification run on libsecp256k1 (tiny-secp256k1, WASM): `sign(hash, d)` signs the
+ * 32-byte digest as is (never hashed again — the pitfall noble has without `prehash: false`,
+ * NOTES.md) with the RFC 6979 nonce and no extra data, and libsecp always returns the low-S form
+ * (secp256k1_ecdsa_sign normalises). We do not rely on that: a high S is normalised to n - s here
+ * (the same signature's canonical twin), and the RFC 6979 vectors pin the bytes. Every signature
+ * is verified against the public key (strict: low S required) before it is returned, so a fault
+ * (bit flip, bad RAM — the classic way to leak a key through a broken signature) is caught here,
+ * not on chain. tiny-secp256k1 zeroes its WASM input buffers after each call.
  */
 import { secp256k1 as curves } from '@noble/curves/secp256k1.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import * as secp from '@noble/secp256k1';
+import * as tiny from 'tiny-secp256k1';
 import { SignerError } from '../errors.js';
-
-secp.hashes.hmacSha256 = (key, msg) => hmac(sha256, key, msg);
-secp.hashes.sha256 = sha256;
 
 export const SIGHASH_ALL = 0x01;
 export const DIGEST_BYTES = 32;
 
 /** Half the group order: a signature with s above it is high-S and non-standard in Bitcoin. */
-const HALF_N = secp.Point.CURVE().n >> 1n;
+const CURVE_N = curves.Point.CURVE().n;
+const HALF_N = CURVE_N >> 1n;
 
 export interface DigestSignature {
   /** Compressed public key (33 bytes) of the signing key. */
@@ -49,13 +48,19 @@ export function signDigestWithKey(privateKey: Uint8Array, digest: Uint8Array): D
   if (!(privateKey instanceof Uint8Array) || privateKey.length !== 32) {
     throw new SignerError('STATE_CORRUPT', 'ecdsa/sign: expected a 32-byte private key in memory');
   }
-  const pubkey = secp.getPublicKey(privateKey, true);
-  const compact = secp.sign(digest, privateKey, { prehash: false, lowS: true });
-  const sig = curves.Signature.fromBytes(compact, 'compact');
-  if (sig.s > HALF_N) {
-    throw new SignerError('STATE_CORRUPT', 'ecdsa/sign: expected a low-S signature, got high S');
+  if (!tiny.isPrivate(privateKey)) {
+    throw new SignerError(
+      'STATE_CORRUPT',
+      'ecdsa/sign: expected a private key in 1..n-1 in memory',
+    );
   }
-  if (!secp.verify(compact, digest, pubkey, { prehash: false, lowS: true })) {
+  const pubkey = tiny.pointFromScalar(privateKey, true);
+  if (pubkey === null || pubkey.length !== 33) {
+    throw new SignerError('STATE_CORRUPT', 'ecdsa/sign: expected a public key for the private key');
+  }
+  let sig = curves.Signature.fromBytes(tiny.sign(digest, privateKey), 'compact');
+  if (sig.s > HALF_N) sig = new curves.Signature(sig.r, CURVE_N - sig.s);
+  if (!tiny.verify(digest, pubkey, sig.toBytes('compact'), true)) {
     throw new SignerError(
       'STATE_CORRUPT',
       'ecdsa/sign: expected the new signature to verify, got a signature that does not: refusing to release it',
@@ -86,7 +91,7 @@ export function verifyDigestSignature(
   try {
     const sig = curves.Signature.fromBytes(signature.subarray(0, -1), 'der');
     if (sig.s > HALF_N) return false;
-    return secp.verify(sig.toBytes('compact'), digest, pubkey, { prehash: false, lowS: true });
+    return tiny.verify(digest, pubkey, sig.toBytes('compact'), true);
   } catch {
     return false;
   }

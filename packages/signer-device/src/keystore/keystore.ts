@@ -22,6 +22,7 @@ import {
   type Network,
   releaseSubkeys,
 } from './account.js';
+import { ckdPrivScalar } from './ckd-priv.js';
 import { type DigestSignature, signDigestWithKey } from './ecdsa.js';
 import { openKeyFile, parseKeyFile } from './key-file.js';
 import { DEVICE_KINDS, type DeviceKind, type KdfPolicy, type KeyFile } from './key-file-format.js';
@@ -134,15 +135,31 @@ export class UnlockedKey {
         `keystore/signDigest: expected an index in [0, ${MAX_ADDRESS_INDEX}], got ${String(index)}`,
       );
     }
-    const child = trackNode(branches[branch].deriveChild(index));
-    const priv = child.privateKey;
+    // CKDpriv on libsecp (ckd-priv.ts): only the child scalar, no HD node, no child pubkey here.
+    const node = branches[branch];
+    const parentKey = node.privateKey;
+    const chainCode = node.chainCode;
+    let priv: Uint8Array | null = null;
     try {
-      if (priv === null)
-        throw new SignerError('STATE_CORRUPT', 'keystore/signDigest: expected a private child key');
+      if (parentKey === null || chainCode === null || node.publicKey === null) {
+        throw new SignerError(
+          'STATE_CORRUPT',
+          'keystore/signDigest: expected a private branch node',
+        );
+      }
+      priv = ckdPrivScalar({ privateKey: parentKey, publicKey: node.publicKey, chainCode }, index);
+      if (priv === null) {
+        throw new SignerError(
+          'STATE_CORRUPT',
+          `keystore/signDigest: expected a valid BIP32 child at ${branch}/${index}, got an invalid one (IL >= n or zero)`,
+        );
+      }
+      trackSecret(priv);
       return signDigestWithKey(priv, digest);
     } finally {
-      priv?.fill(0);
-      child.wipePrivateData();
+      releaseSecret(priv);
+      parentKey?.fill(0);
+      chainCode?.fill(0);
     }
   }
 

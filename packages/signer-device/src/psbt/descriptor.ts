@@ -6,7 +6,9 @@
  *
  * Anything else is refused: the device must never sign for a script it cannot recompute itself,
  * and a lenient parser is where a swapped cosigner or a wrong-network key slips in. Pure: no I/O,
- * no clock; the only state is a bounded cache of derived scripts per parsed wallet.
+ * no clock; the only state is a cache per parsed wallet: the branch nodes (depth 5) of each key
+ * and a bounded map of derived scripts. Child keys are derived with CKDpub on libsecp256k1
+ * (ckd-pub.ts): one derivation per key per address.
  * See docs/descriptor-and-sighash.md.
  */
 import { equalBytes } from '@noble/ciphers/utils.js';
@@ -14,6 +16,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
 import { HDKey } from '@scure/bip32';
 import { SignerError } from '../errors.js';
+import { ckdPub, type PublicNode } from './ckd-pub.js';
 import {
   descriptorError as bad,
   CHECKSUM_CHARSET,
@@ -58,6 +61,8 @@ export interface DerivedScript {
   readonly scriptPubKey: Uint8Array;
   /** Compressed public keys, sorted as in the script. */
   readonly pubkeys: readonly Uint8Array[];
+  /** The same keys in descriptor order (`keyPubkeys[i]` is key i's child at branch/index). */
+  readonly keyPubkeys: readonly Uint8Array[];
 }
 
 /** Extended key version bytes (BIP32): public and private, per network family. */
@@ -296,20 +301,33 @@ export function parseDescriptor(text: string, network: Network): WalletDescripto
     keys: Object.freeze(keys),
     id: sha256(new TextEncoder().encode(canonical)),
   });
-  caches.set(wallet, newCache(nodes));
+  caches.set(
+    wallet,
+    newCache(
+      nodes.map((n) => {
+        const publicKey = n.publicKey;
+        const chainCode = n.chainCode;
+        if (publicKey === null || chainCode === null) {
+          throw bad('parse: expected an xpub with a key and a chain code', DESCRIPTOR_REASONS.XPUB);
+        }
+        return Object.freeze({ publicKey, chainCode });
+      }),
+    ),
+  );
   return wallet;
 }
 
 interface WalletCache {
-  readonly accounts: readonly HDKey[];
-  /** Branch nodes (account/branch), derived on first use. */
-  readonly branches: (readonly HDKey[] | undefined)[];
+  /** The three account nodes (depth 4), descriptor order. */
+  readonly accounts: readonly PublicNode[];
+  /** Branch nodes (account/branch, depth 5) per key, derived on first use. */
+  readonly branches: (readonly PublicNode[] | undefined)[];
   readonly scripts: Map<number, DerivedScript>;
 }
 
 const caches = new WeakMap<WalletDescriptor, WalletCache>();
 
-function newCache(accounts: readonly HDKey[]): WalletCache {
+function newCache(accounts: readonly PublicNode[]): WalletCache {
   return { accounts, branches: [undefined, undefined], scripts: new Map() };
 }
 
@@ -344,11 +362,25 @@ const copyDerived = (d: DerivedScript): DerivedScript =>
     witnessScript: d.witnessScript.slice(),
     scriptPubKey: d.scriptPubKey.slice(),
     pubkeys: Object.freeze(d.pubkeys.map((p) => p.slice())),
+    keyPubkeys: Object.freeze(d.keyPubkeys.map((p) => p.slice())),
   });
+
+/** CKDpub or a refusal: BIP32's invalid child (IL >= n or infinity) is never replaced by i + 1. */
+function child(parent: PublicNode, index: number, what: string): PublicNode {
+  const node = ckdPub(parent, index);
+  if (node === null) {
+    throw bad(
+      `derive: expected a valid BIP32 child at ${what}, got an invalid one (IL >= n or the point at infinity)`,
+      DESCRIPTOR_REASONS.INDEX,
+    );
+  }
+  return node;
+}
 
 /**
  * The witness script and scriptPubKey at `branch/index` (0 = receive, 1 = change) of the wallet,
- * derived from its three xpubs. Parent nodes and up to MAX_CACHED_SCRIPTS results are cached per
+ * derived from its three xpubs, with the child keys sorted (as in the script) and in descriptor
+ * order (so a caller needing key i's child, e.g. the device's own, does not derive it again). Parent nodes and up to MAX_CACHED_SCRIPTS results are cached per
  * wallet; every call returns fresh copies, so a caller cannot poison the cache.
  */
 export function deriveScript(
@@ -374,19 +406,16 @@ export function deriveScript(
   if (hit !== undefined) return copyDerived(hit);
   let nodes = cache.branches[branch];
   if (nodes === undefined) {
-    nodes = Object.freeze(cache.accounts.map((a) => a.deriveChild(branch)));
+    nodes = Object.freeze(cache.accounts.map((a, k) => child(a, branch, `key ${k} /${branch}`)));
     cache.branches[branch] = nodes;
   }
-  const pubkeys = nodes.map((n) => {
-    const pk = n.deriveChild(index).publicKey;
-    if (pk === null) throw bad('derive: child has no public key', DESCRIPTOR_REASONS.XPUB);
-    return pk;
-  });
-  const witnessScript = sortedMultisigWitnessScript(2, pubkeys);
+  const keyPubkeys = nodes.map((n, k) => child(n, index, `key ${k} /${branch}/${index}`).publicKey);
+  const witnessScript = sortedMultisigWitnessScript(2, keyPubkeys);
   const derived: DerivedScript = Object.freeze({
     witnessScript,
     scriptPubKey: p2wshScriptPubKey(witnessScript),
-    pubkeys: Object.freeze([...pubkeys].sort(compareBytes)),
+    pubkeys: Object.freeze([...keyPubkeys].sort(compareBytes)),
+    keyPubkeys: Object.freeze(keyPubkeys),
   });
   cache.scripts.set(key, derived);
   if (cache.scripts.size > MAX_CACHED_SCRIPTS) {

@@ -1,11 +1,12 @@
 /**
  * Checks of a Bitcoin ECDSA input signature: strict DER (BIP66) followed by one sighash byte,
  * low S (BIP62/146: the malleable twin is non-standard), SIGHASH_ALL only, and a verification of
- * the digest as is (`prehash: false` — noble would otherwise hash it again, NOTES.md). Used on
- * every signature the device meets (co-signers' partial signatures, and its own before they
- * leave). Pure.
+ * the digest as is with libsecp256k1 (tiny-secp256k1 `verify(hash, Q, r||s, strict = true)`:
+ * the digest is never hashed again, and strict mode refuses a high S on its own too — a second
+ * barrier behind `isLowS`). Used on every signature the device meets (co-signers' partial
+ * signatures, and its own before they leave). Pure.
  */
-import * as secp from '@noble/secp256k1';
+import * as tiny from 'tiny-secp256k1';
 import { SignerError } from '../errors.js';
 import { SIGHASH_ALL } from './sighash.js';
 
@@ -109,7 +110,8 @@ export function verifyInputSignature(
   compact.set(to32(parsed.r), 0);
   compact.set(to32(parsed.s), 32);
   try {
-    return secp.verify(compact, digest, pubkey, { prehash: false, lowS: true, format: 'compact' });
+    // Throws for a pubkey that is not a point on the curve: that is a signature that fails.
+    return tiny.verify(digest, pubkey, compact, true);
   } catch {
     return false;
   }

@@ -2,13 +2,12 @@
  * Step 6 of verify-psbt: every input is the registered wallet's, signed with SIGHASH_ALL only.
  * The input's PSBT_IN_BIP32_DERIVATION for OUR fingerprint only names a branch and index; the script
  * is recomputed from the registered descriptor there and must equal the proven prevout script.
- * Pure (derivation caches live for one call).
+ * Pure (the only state is the descriptor's per-wallet derivation cache).
  */
 
 import { equalBytes } from '@noble/ciphers/utils.js';
-import { HDKey } from '@scure/bip32';
 import type { VerifiedInput } from '../tx-summary.js';
-import { deriveScript, type WalletDescriptor } from './descriptor.js';
+import { type DerivedScript, deriveScript, type WalletDescriptor } from './descriptor.js';
 import {
   badPsbt,
   type PrescannedPsbt,
@@ -23,10 +22,6 @@ const IN_WITNESS_SCRIPT = 0x05;
 const IN_BIP32_DERIVATION = 0x06;
 const SIGHASH_ALL = 1;
 const HARDENED = 0x80000000;
-const XPUB_VERSIONS = Object.freeze({
-  mainnet: Object.freeze({ public: 0x0488b21e, private: 0x0488ade4 }),
-  test: Object.freeze({ public: 0x043587cf, private: 0x04358394 }),
-});
 
 export interface Derivation {
   readonly pubkey: Uint8Array;
@@ -89,43 +84,40 @@ export function splitPath(
   return { branch, index };
 }
 
-/** Derives the device's own child public keys from its account xpub, branch nodes cached. */
+/**
+ * The device's own child public keys: key `ownKeyIndex`'s child as `deriveScript` derives it for
+ * the script (descriptor order, cached per wallet), so our key is derived once per address, not
+ * twice. The constructor checks the index.
+ */
 export class OwnKeys {
-  private readonly account: HDKey;
-  private readonly branches: (HDKey | undefined)[] = [undefined, undefined];
+  private readonly wallet: WalletDescriptor;
+  private readonly ownKeyIndex: number;
   constructor(wallet: WalletDescriptor, ownKeyIndex: number) {
-    const key = wallet.keys[ownKeyIndex];
-    if (key === undefined) {
+    if (
+      !Number.isInteger(ownKeyIndex) ||
+      wallet?.keys?.[ownKeyIndex] === undefined ||
+      ownKeyIndex < 0
+    ) {
       throw badPsbt(
         'context',
-        `expected ownKeyIndex 0..${wallet.keys.length - 1}, got ${ownKeyIndex}`,
+        `expected ownKeyIndex 0..${(wallet?.keys?.length ?? 3) - 1}, got ${String(ownKeyIndex).slice(0, 12)}`,
         VERIFY_REASONS.BAD_CONTEXT,
       );
     }
-    try {
-      this.account = HDKey.fromExtendedKey(
-        key.xpub,
-        wallet.network === 'mainnet' ? XPUB_VERSIONS.mainnet : XPUB_VERSIONS.test,
-      );
-    } catch {
-      throw badPsbt(
-        'context',
-        `expected key ${ownKeyIndex} of the wallet to be a valid account xpub for ${wallet.network}, got one that does not decode`,
-        VERIFY_REASONS.BAD_CONTEXT,
-      );
-    }
+    this.wallet = wallet;
+    this.ownKeyIndex = ownKeyIndex;
   }
   pubkey(branch: 0 | 1, index: number): Uint8Array {
-    let node = this.branches[branch];
-    if (node === undefined) {
-      node = this.account.deriveChild(branch);
-      this.branches[branch] = node;
-    }
-    const pk = node.deriveChild(index).publicKey;
-    if (pk === null)
-      throw badPsbt('derive', 'expected a child public key, got none', VERIFY_REASONS.BAD_CONTEXT);
-    return pk;
+    return ownChild(deriveScript(this.wallet, branch, index), this.ownKeyIndex);
   }
+}
+
+/** Key `ownKeyIndex`'s child out of a derived script (descriptor order). */
+function ownChild(derived: DerivedScript, ownKeyIndex: number): Uint8Array {
+  const pk = derived.keyPubkeys[ownKeyIndex];
+  if (pk === undefined)
+    throw badPsbt('derive', 'expected a child public key, got none', VERIFY_REASONS.BAD_CONTEXT);
+  return pk;
 }
 
 export interface InputFacts {
@@ -212,7 +204,8 @@ function checkOwnership(map: RawMap, prevout: RawTxOutput, i: number, ctx: Input
       { input: i },
     );
   }
-  const ownPubkey = ctx.own.pubkey(split.branch, split.index);
+  // Our key at branch/index, as derived for the script just checked (not derived a second time).
+  const ownPubkey = ownChild(derived, ctx.ownKeyIndex);
   if (!equalBytes(ownPubkey, d.pubkey) || !derived.pubkeys.some((p) => equalBytes(p, ownPubkey))) {
     throw refuse(
       place,
