@@ -101,6 +101,11 @@ export const daemonConfigSchema = z
     deviceId: identifier,
     coordinatorLinkKey: linkKey,
     holders: z.array(pinnedKey).length(CONFIG_LIMITS.holders),
+    /**
+     * The key id of the holder who keeps this device's passphrase. An activation signed by that
+     * holder is refused, so unlock (knowledge of the passphrase) and activation take two people.
+     */
+    ownHolderKeyId: identifier.nullable().default(null),
     officers: z.array(pinnedKey).min(1).max(CONFIG_LIMITS.maxOfficers),
     officerThreshold: z.number().int().min(1).max(CONFIG_LIMITS.maxOfficers),
     activationTtlSeconds: intIn(CONFIG_LIMITS.activationTtlSeconds),
@@ -124,6 +129,9 @@ export const daemonConfigSchema = z
     if (!distinct(c.officers, (o) => o.keyId)) issue(['officers'], 'expected distinct keyIds');
     if (!distinct(c.officers, (o) => o.publicKey)) {
       issue(['officers'], 'expected distinct public keys');
+    }
+    if (c.ownHolderKeyId !== null && !c.holders.some((h) => h.keyId === c.ownHolderKeyId)) {
+      issue(['ownHolderKeyId'], 'expected the keyId of one of the pinned holders');
     }
     if (c.officerThreshold > c.officers.length) {
       issue(['officerThreshold'], `expected at most ${c.officers.length} (the number of officers)`);

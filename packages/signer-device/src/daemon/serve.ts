@@ -266,7 +266,7 @@ export async function serve(options: ServeOptions): Promise<ServingDaemon> {
   try {
     const keyFile = await readKeyFile(config.keyFile, kdf);
     const device = new Signer({
-      config: signerConfigFromDaemon(config, null),
+      config: signerConfigFromDaemon(config, config.ownHolderKeyId),
       keyFile,
       stateDir: config.stateDir,
       provision,

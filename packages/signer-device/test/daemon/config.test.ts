@@ -41,6 +41,12 @@ describe('parseConfig: accepted', () => {
     expect(config.logLevel).toBe('info');
     expect(config.holders).toHaveLength(3);
     expect(config.passphraseFile).toBeUndefined();
+    expect(config.ownHolderKeyId).toBeNull();
+  });
+
+  it('accepts the device own holder when it is one of the pinned holders', () => {
+    const config = parseConfig({ ...validConfig(), ownHolderKeyId: 'holder-b' });
+    expect(config.ownHolderKeyId).toBe('holder-b');
   });
 
   it('normalises hex keys to lower case', () => {
@@ -130,6 +136,12 @@ describe('parseConfig: refused with BAD_CONFIG naming the field', () => {
       expect(fields(e)).toContain(path);
     });
   }
+
+  it('refuses an own holder that is not one of the pinned holders (the activation rule would guard nothing)', () => {
+    const input = validConfig();
+    const e = refusal(() => parseConfig({ ...input, ownHolderKeyId: 'holder-z' }));
+    expect(fields(e)).toContain('ownHolderKeyId');
+  });
 
   it('refuses two holders (the device pins exactly three)', () => {
     const input = validConfig();
