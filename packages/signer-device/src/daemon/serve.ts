@@ -276,6 +276,7 @@ export async function serve(options: ServeOptions): Promise<ServingDaemon> {
     // Registered first, so it runs last: after the RPC server stopped and the link closed.
     lifecycle.onShutdown('signer', () => device.close());
     lifecycle.onWipe('passphrase', () => held.passphrase?.fill(0));
+    lifecycle.onWipe('signer-keys', () => device.wipeNow());
     const source = passphraseSource(config, options);
     await lifecycle.run('unlock', (signal) =>
       unlockSigner(device, keyFile, source, held, out, logger, signal),

@@ -378,6 +378,15 @@ export class Signer {
     return { state: this.#state };
   }
 
+  /**
+   * Crash path: wipe the key and the stores' key copies synchronously, without auditing (an
+   * uncaught error or a forced exit may not wait for I/O). The device is locked afterwards.
+   */
+  wipeNow(): void {
+    this.#wipe();
+    if (this.#state !== 'uninitialized') this.#state = 'locked';
+  }
+
   /** Shutdown: lock when a key is in RAM (idempotent). */
   async close(): Promise<void> {
     if (this.#open !== null) {

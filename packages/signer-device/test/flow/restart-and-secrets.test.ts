@@ -169,3 +169,27 @@ describe('restart, secrets and the state directory after a full session', () => 
     expect(liveSecretCount()).toBe(0);
   });
 });
+
+describe('the crash-path wipe', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await setupDeployment('wipe-now');
+  });
+  afterAll(async () => {
+    await d.cleanup();
+  });
+
+  it('wipeNow (the crash path) wipes the key synchronously and leaves the device locked', async () => {
+    const r = await armedDevice(d, 0, signedPolicy(d, policyDoc(d)));
+    expect(r.signer.state).toBe('armed');
+    const before = liveSecretCount();
+    r.signer.wipeNow(); // synchronous: no await between the call and the checks
+    expect(liveSecretCount()).toBeLessThan(before);
+    expect(r.signer.state).toBe('locked');
+    const e = await r.client.call('get_xpub', {}).catch((err: unknown) => err);
+    expect(e).toBeDefined();
+    await r.close();
+    for (const k of [...d.holders, ...d.officers]) k.wipe();
+    expect(liveSecretCount()).toBe(0);
+  });
+});
