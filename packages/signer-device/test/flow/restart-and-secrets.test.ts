@@ -6,15 +6,11 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isWireError } from '@keyline/wire-protocol';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { HDKey } from '@scure/bip32';
-import { mnemonicToEntropy, mnemonicToSeedSync } from '@scure/bip39';
-import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/daemon/logger.js';
 import { isSignerError } from '../../src/errors.js';
-import { deriveSubkeys, releaseSubkeys } from '../../src/keystore/account.js';
 import { liveSecretCount } from '../../src/keystore/secrets.js';
+import { leaks, secretsOf } from '../helpers/key-leaks.js';
 import { buildPsbt, EXTERNAL_P2TR, EXTERNAL_P2WPKH } from '../psbt/fixtures.js';
 import {
   activate,
@@ -28,49 +24,6 @@ import {
   signRequest,
   startDevice,
 } from './fixtures.js';
-
-const TEST_VERSIONS = { private: 0x04358394, public: 0x043587cf };
-
-/** Every form in which a device's key material could leak: text and raw bytes. */
-function secretsOf(words: string): { text: string[]; bytes: Uint8Array[] } {
-  const entropy = mnemonicToEntropy(words, wordlist);
-  const seed = mnemonicToSeedSync(words);
-  const master = HDKey.fromMasterSeed(seed, TEST_VERSIONS);
-  const account = master.derive("m/48'/1'/0'/2'");
-  const sub = deriveSubkeys(seed);
-  const raw = [
-    entropy,
-    seed,
-    account.privateKey ?? new Uint8Array(32),
-    master.privateKey ?? new Uint8Array(32),
-    sub.stateMacKey,
-    sub.auditSeed,
-    sub.linkPrivateKey,
-  ].map((b) => Uint8Array.from(b));
-  const text = [
-    words,
-    words.split(' ').slice(0, 4).join(' '),
-    master.privateExtendedKey,
-    account.privateExtendedKey,
-    ...raw.map((b) => bytesToHex(b)),
-    ...raw.map((b) => Buffer.from(b).toString('base64')),
-  ];
-  releaseSubkeys(sub);
-  master.wipePrivateData();
-  account.wipePrivateData();
-  return { text, bytes: raw.map((b) => b.subarray(0, 16)) };
-}
-
-function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
-  return Buffer.from(hay).indexOf(Buffer.from(needle));
-}
-
-function leaks(hay: Uint8Array, secrets: { text: string[]; bytes: Uint8Array[] }): number {
-  const asText = Buffer.from(hay).toString('latin1').toLowerCase();
-  const t = secrets.text.filter((s) => asText.includes(s.toLowerCase())).length;
-  const b = secrets.bytes.filter((s) => indexOfBytes(hay, s) >= 0).length;
-  return t + b;
-}
 
 describe('restart, secrets and the state directory after a full session', () => {
   let d: Deployment;

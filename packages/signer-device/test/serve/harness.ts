@@ -17,11 +17,7 @@ import {
 import { SerialTransport } from '@keyline/wire-protocol/serial';
 import { createPtyPair, type PtyPair } from '@keyline/wire-protocol/testing';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { HDKey } from '@scure/bip32';
-import { mnemonicToEntropy, mnemonicToSeedSync } from '@scure/bip39';
-import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { signActivation } from '../../src/device/activation.js';
-import { deriveSubkeys, releaseSubkeys } from '../../src/keystore/account.js';
 import { writeKeyFile } from '../../src/keystore/key-file.js';
 import { DEVICE_IDS, type Deployment, setupDeployment } from '../flow/fixtures.js';
 
@@ -206,41 +202,4 @@ export async function activateOver(s: DaemonSetup, i: number, e: CoordinatorEndp
   return e.client.call('activate', { activation: signed });
 }
 
-const TEST_VERSIONS = { private: 0x04358394, public: 0x043587cf };
-
-/** Every form in which a device's key material could leak: text (hex, base64, words) and bytes. */
-export function secretsOf(words: string): { text: string[]; bytes: Uint8Array[] } {
-  const entropy = mnemonicToEntropy(words, wordlist);
-  const seed = mnemonicToSeedSync(words);
-  const master = HDKey.fromMasterSeed(seed, TEST_VERSIONS);
-  const account = master.derive("m/48'/1'/0'/2'");
-  const sub = deriveSubkeys(seed);
-  const raw = [
-    entropy,
-    seed,
-    account.privateKey ?? new Uint8Array(32),
-    master.privateKey ?? new Uint8Array(32),
-    sub.stateMacKey,
-    sub.auditSeed,
-    sub.linkPrivateKey,
-  ].map((b) => Uint8Array.from(b));
-  const text = [
-    words.split(' ').slice(0, 3).join(' '),
-    master.privateExtendedKey,
-    account.privateExtendedKey,
-    ...raw.map((b) => bytesToHex(b)),
-    ...raw.map((b) => Buffer.from(b).toString('base64')),
-  ];
-  releaseSubkeys(sub);
-  master.wipePrivateData();
-  account.wipePrivateData();
-  return { text, bytes: raw.map((b) => b.subarray(0, 16)) };
-}
-
-/** How many of the secrets occur in `hay` (as text, case-insensitive, or as raw bytes). */
-export function leaks(hay: Uint8Array, secrets: { text: string[]; bytes: Uint8Array[] }): number {
-  const asText = Buffer.from(hay).toString('latin1').toLowerCase();
-  const t = secrets.text.filter((x) => asText.includes(x.toLowerCase())).length;
-  const b = secrets.bytes.filter((x) => Buffer.from(hay).indexOf(Buffer.from(x)) >= 0).length;
-  return t + b;
-}
+export { leaks, secretsOf } from '../helpers/key-leaks.js';

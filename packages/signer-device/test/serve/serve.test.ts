@@ -115,8 +115,8 @@ describe('keyline-signer serve over a real pty', () => {
     // No key material in what the daemon printed or logged.
     const kit = s.d.devices[0];
     if (kit === undefined) throw new Error('kit');
-    const secrets = secretsOf(kit.ceremony.words);
-    secrets.text.push(kit.passphrase);
+    const forms = secretsOf(kit.ceremony.words);
+    const secrets = { ...forms, text: [...forms.text, kit.passphrase] };
     const probe = new TextEncoder().encode(`x ${secrets.text[1]} y`);
     expect(leaks(probe, secrets)).toBeGreaterThan(0);
     const printed = new TextEncoder().encode(daemon.stderr() + daemon.stdout());
