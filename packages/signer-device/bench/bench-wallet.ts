@@ -4,7 +4,9 @@
  * signed-intent policy compiled once, and the verify context. BENCH KEYS ONLY: every secret here
  * is a published constant of this file and must never hold funds.
  */
+
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { HDKey } from '@scure/bip32';
 import { UnlockedKey } from '../src/keystore/keystore.js';
 import { type CompiledPolicy, compilePolicy } from '../src/policy/compile.js';
@@ -55,9 +57,6 @@ export const BENCH_AUDIT_SEED: Uint8Array = Uint8Array.from(
   { length: 32 },
   (_, i) => (i * 11 + 7) & 255,
 );
-
-const toHex = (b: Uint8Array): string =>
-  Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 function fingerprintBytes(fp: number): Uint8Array {
   return Uint8Array.of(fp >>> 24, (fp >>> 16) & 255, (fp >>> 8) & 255, fp & 255);
@@ -138,7 +137,7 @@ function policyRules(): { rules: PolicyRuleInput[]; longestWindow: number } {
 
 function descriptorOf(keys: readonly BenchCosigner[]): string {
   const body = `wsh(sortedmulti(2,${keys
-    .map((k) => `[${toHex(k.fingerprint)}/48'/1'/0'/2']${k.xpub}/<0;1>/*`)
+    .map((k) => `[${bytesToHex(k.fingerprint)}/48'/1'/0'/2']${k.xpub}/<0;1>/*`)
     .join(',')}))`;
   return `${body}#${descriptorChecksum(body)}`;
 }

@@ -10,10 +10,12 @@
  * State lives in real files under a temporary directory (openBenchState). Not measured: decoding
  * the CBOR request, the clock step, the reply encoding and the wire.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { AuditLog } from '../src/audit/audit-log.js';
 import { SignerError } from '../src/errors.js';
 import { evaluatePolicy } from '../src/policy/evaluate.js';
@@ -84,9 +86,6 @@ export interface DeviceRequest {
   readonly psbt: Uint8Array;
   readonly intents: readonly WireIntent[];
 }
-
-const hex = (b: Uint8Array): string =>
-  Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
@@ -173,7 +172,7 @@ export async function runDevicePath(
     {
       kind: 'signature',
       txid: spend.txid,
-      walletId: hex(verified.summary.walletId),
+      walletId: bytesToHex(verified.summary.walletId),
       inputs: signatures.map((s) => s.inputIndex),
       amount: spend.amount,
       fee: spend.fee,

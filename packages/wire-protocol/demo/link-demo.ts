@@ -11,8 +11,10 @@
  * The device end is the echo device of the wire tests (test/helpers/stack.ts): it holds no key;
  * its "signatures" are derived from the exact PSBT bytes it received.
  */
+
 import { spawnSync } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
+import { equalBytes } from '@noble/ciphers/utils.js';
 import { signRequestSize } from '../bench/request-size.js';
 import { FaultTransport } from '../src/fault-transport.js';
 import { createPtyPair, type PtyPair } from '../src/pty-pair.js';
@@ -128,7 +130,7 @@ async function mainSegment(
   const pingStart = performance.now();
   const pong = await pair.coordinator.client.call('ping', { nonce });
   const rtt = performance.now() - pingStart;
-  if (!sameBytes(pong.nonce, nonce))
+  if (!equalBytes(pong.nonce, nonce))
     throw new Error('link-demo: ping came back with another nonce');
   say.step(`ping: round trip ${rtt.toFixed(1)} ms, nonce echoed, device up ${pong.uptimeMs} ms`);
 
@@ -221,10 +223,6 @@ async function faultSegment(say: Narrator, line: Line, track: Track): Promise<vo
   say.detail(
     `coordinator retransmitted ${c.retransmits} frames (${c.nacksReceived} NACKs from the device, ${c.timeouts} timeouts); ${c.dataSent} first sends`,
   );
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function socatMissing(path: string): boolean {

@@ -1,3 +1,4 @@
+import { equalBytes } from '@noble/ciphers/utils.js';
 import type { LinkStats } from '../src/link.js';
 import type { MethodResult } from '../src/methods.js';
 import type { SessionStats } from '../src/session.js';
@@ -55,8 +56,4 @@ export function sameSignatures(got: SignResult, want: SignExpected): boolean {
       equalBytes(g.signature, w.signature)
     );
   });
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -5,9 +5,11 @@
  * returns. `lock()` wipes all of it and every copy it handed out; after that every method throws
  * LOCKED. Fields are JS private (#), so neither JSON.stringify nor util.inspect can show them.
  */
+
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { HDKey } from '@scure/bip32';
 import { SignerError } from '../errors.js';
 import {
@@ -296,8 +298,8 @@ export function unlockKeyFile(
       meta.accountXpub !== info.accountXpub ||
       meta.fingerprint !== info.fingerprint ||
       meta.path !== info.path ||
-      meta.linkPublicKey !== toHex(info.linkPublicKey) ||
-      meta.auditPublicKey !== toHex(info.auditPublicKey);
+      meta.linkPublicKey !== bytesToHex(info.linkPublicKey) ||
+      meta.auditPublicKey !== bytesToHex(info.auditPublicKey);
     if (mismatch) {
       key.lock();
       throw new SignerError(
@@ -307,10 +309,6 @@ export function unlockKeyFile(
     }
   }
   return key;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function assertBytes(v: unknown, place: string): asserts v is Uint8Array {

@@ -11,8 +11,10 @@
  * (ckd-pub.ts): one derivation per key per address.
  * See docs/descriptor-and-sighash.md.
  */
+
 import { equalBytes } from '@noble/ciphers/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { createBase58check } from '@scure/base';
 import { HDKey } from '@scure/bip32';
 import { SignerError } from '../errors.js';
@@ -161,11 +163,6 @@ function decodeAccountXpub(xpub: string, network: Network, place: string): HDKey
   return node;
 }
 
-const toHex = (b: Uint8Array): string =>
-  Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-const fromHex8 = (s: string): Uint8Array =>
-  Uint8Array.from({ length: 4 }, (_, i) => Number.parseInt(s.slice(2 * i, 2 * i + 2), 16));
-
 /**
  * Parses and checks a wallet descriptor for `network`. Throws BAD_DESCRIPTOR for anything that is
  * not the one accepted shape, WRONG_NETWORK for a key or coin type of another network.
@@ -257,7 +254,7 @@ export function parseDescriptor(text: string, network: Network): WalletDescripto
     nodes.push(decodeAccountXpub(xpub, network, `parse: key ${i}`));
     keys.push(
       Object.freeze({
-        fingerprint: fromHex8(k[1] ?? ''),
+        fingerprint: hexToBytes(k[1] ?? ''),
         originPath: Object.freeze([
           48 + HARDENED,
           coin + HARDENED,
@@ -290,7 +287,7 @@ export function parseDescriptor(text: string, network: Network): WalletDescripto
   const canonicalBody = `wsh(sortedmulti(2,${keys
     .map(
       (k) =>
-        `[${toHex(k.fingerprint)}/48'/${coin}'/${(k.originPath[2] ?? 0) - HARDENED}'/2']${k.xpub}/<0;1>/*`,
+        `[${bytesToHex(k.fingerprint)}/48'/${coin}'/${(k.originPath[2] ?? 0) - HARDENED}'/2']${k.xpub}/<0;1>/*`,
     )
     .join(',')}))`;
   const canonical = `${canonicalBody}#${descriptorChecksum(canonicalBody)}`;
@@ -456,7 +453,7 @@ export function findOwnKey(
   if (matches.length !== 1 || only === undefined) {
     throw new SignerError(
       'WALLET_NOT_REGISTERED',
-      `descriptor/findOwnKey: expected this device's key [${toHex(fingerprint)}] in the wallet once, got ${matches.length} matches`,
+      `descriptor/findOwnKey: expected this device's key [${bytesToHex(fingerprint)}] in the wallet once, got ${matches.length} matches`,
       { reason: DESCRIPTOR_REASONS.NOT_OWN_KEY },
     );
   }

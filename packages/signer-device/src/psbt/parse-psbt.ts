@@ -5,7 +5,9 @@
  * exact bytes (a txid is the hash of the bytes given, never of a re-encoding).
  * Pure: no I/O, no clock. Throws SignerError BAD_PSBT with `detail.reason` (VERIFY_REASONS).
  */
+
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { SignerError } from '../errors.js';
 import type { PsbtLimits } from './limits.js';
 import { VERIFY_REASONS, type VerifyReason } from './verify-reasons.js';
@@ -270,9 +272,6 @@ export function parseTx(bytes: Uint8Array, place: string, lim: TxParseLimits): R
   });
 }
 
-const hexKey = (k: Uint8Array): string =>
-  Array.from(k, (x) => x.toString(16).padStart(2, '0')).join('');
-
 function readMap(r: Reader, place: string, limits: PsbtLimits): RawEntry[] {
   const entries: RawEntry[] = [];
   const seen = new Set<string>();
@@ -296,7 +295,7 @@ function readMap(r: Reader, place: string, limits: PsbtLimits): RawEntry[] {
     const key = r.bytesOf(keyLen, `${place} key`);
     const keyType = new Reader(key, `${place} key type`).compactSize('key type', 0xffffffff);
     const value = r.bytesOf(r.compactSize(`${place} value length`, r.remaining), `${place} value`);
-    const id = hexKey(key);
+    const id = bytesToHex(key);
     if (seen.has(id)) {
       throw badPsbt(
         place,

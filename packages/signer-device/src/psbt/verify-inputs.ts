@@ -6,6 +6,7 @@
  */
 
 import { equalBytes } from '@noble/ciphers/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { VerifiedInput } from '../tx-summary.js';
 import { type DerivedScript, deriveScript, type WalletDescriptor } from './descriptor.js';
 import {
@@ -238,7 +239,7 @@ export function checkInputs(
     if (prevout === undefined)
       throw badPsbt(`input ${i}`, 'expected a proven prevout', VERIFY_REASONS.BAD_CONTEXT);
     checkSighash(map, i);
-    const op = `${Array.from(inp.txid, (b) => b.toString(16).padStart(2, '0')).join('')}:${inp.vout}`;
+    const op = `${bytesToHex(inp.txid)}:${inp.vout}`;
     if (seen.has(op)) {
       throw refuse(
         `input ${i}`,
