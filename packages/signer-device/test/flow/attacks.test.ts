@@ -3,6 +3,7 @@
  * each request below must be answered with the named code and no signature.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signActivation } from '../../src/device/activation.js';
 import { signPause, signResume } from '../../src/device/approvals.js';
 import {
   buildPsbt,
@@ -18,6 +19,7 @@ import {
   armedDevice,
   callError,
   DENIED,
+  DEVICE_IDS,
   type Deployment,
   intent,
   policyDoc,
@@ -204,6 +206,27 @@ describe('state guards and the refusal lockout', () => {
   });
   afterAll(async () => {
     await d.cleanup();
+  });
+
+  it("refuses an activation signed by the device's own holder (unlock and activation take two people)", async () => {
+    const r = await startDevice(d, 2);
+    try {
+      const status = await r.client.call('unlock_status', {});
+      if (status.activation === null) throw new Error('no challenge');
+      const own = d.holders[2]; // the fixtures pin holder i as device i's own holder
+      if (own === undefined) throw new Error('holder');
+      const signed = signActivation(
+        { deviceId: DEVICE_IDS[2], ...status.activation },
+        { keyId: own.keyId, sign: (m) => own.sign(m) },
+      );
+      const e = await callError(r.client.call('activate', { activation: signed }));
+      expect(e.code).toBe('UNAUTHORIZED');
+      expect(r.signer.state).toBe('unlocked');
+      await activate(d, 2, r); // another pinned holder still can
+      expect(r.signer.state).toBe('armed');
+    } finally {
+      await r.close();
+    }
   });
 
   it('refuses to sign while unlocked-not-armed, paused and locked; resumes with two holders', async () => {
