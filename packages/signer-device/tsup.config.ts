@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'cli/main': 'src/cli/main.ts' },
+  entry: { index: 'src/index.ts', wallet: 'src/wallet.ts', 'cli/main': 'src/cli/main.ts' },
   format: ['esm'],
   dts: true,
   sourcemap: true,

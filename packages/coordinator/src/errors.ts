@@ -33,6 +33,18 @@ export const COORDINATOR_ERROR_CODES = Object.freeze({
   ),
   NOT_FOUND: e('not_found', 'no such record'),
   STORAGE: e('io', 'the database failed or is unreachable'),
+  CHAIN_UNAVAILABLE: e(
+    'io',
+    'the chain backend is down, timed out or answered with a server error',
+  ),
+  CHAIN_BAD_RESPONSE: e(
+    'io',
+    'the chain backend answered with something that is not the documented shape',
+  ),
+  CHAIN_REJECTED: e('refused', 'the node refused the transaction (its reject reason is in detail)'),
+  CHAIN_RPC: e('io', 'the node answered a call with an error (its code is in detail.rpcCode)'),
+  PAUSED: e('refused', 'withdrawals are paused by an operator'),
+  NO_DEVICE: e('io', 'not enough armed signer devices answered'),
   INTERNAL: e('internal', 'an unexpected condition'),
 } as const);
 

@@ -6,6 +6,8 @@
  * Byte strings (scripts) are BYTEA / BLOB and `Uint8Array` here.
  */
 import type { ColumnType } from 'kysely';
+import type { SigningSchema } from './schema-signing.js';
+import type { VaultSchema } from './schema-vault.js';
 
 /** Ledger account kinds (DESIGN §5 treasury). Only `user` balances may never go negative. */
 export const ACCOUNT_KINDS = Object.freeze([
@@ -98,7 +100,7 @@ export interface EventsTable {
   delivered_at: bigint | null;
 }
 
-export interface Schema {
+export interface Schema extends VaultSchema, SigningSchema {
   accounts: AccountsTable;
   journal_entries: JournalEntriesTable;
   postings: PostingsTable;

@@ -1,0 +1,2 @@
+/** @keyline/devnet — filled by the devnet module. */
+export const DEVNET_PACKAGE = '@keyline/devnet';
