@@ -12,6 +12,7 @@ import { backendOf } from './backend.js';
 import * as m0001 from './migration-0001-initial.js';
 import * as m0002 from './migration-0002-vault.js';
 import * as m0003 from './migration-0003-signing.js';
+import * as m0004 from './migration-0004-api.js';
 import type { Schema } from './schema.js';
 
 /** Names sort in application order: `NNNN_what`. Frozen: a shipped migration never changes. */
@@ -19,6 +20,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001_initial': Object.freeze({ up: m0001.up, down: m0001.down }),
   '0002_vault': Object.freeze({ up: m0002.up, down: m0002.down }),
   '0003_signing': Object.freeze({ up: m0003.up, down: m0003.down }),
+  '0004_api': Object.freeze({ up: m0004.up, down: m0004.down }),
 });
 
 const provider: MigrationProvider = {

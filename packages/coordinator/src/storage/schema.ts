@@ -6,6 +6,7 @@
  * Byte strings (scripts) are BYTEA / BLOB and `Uint8Array` here.
  */
 import type { ColumnType } from 'kysely';
+import type { ApiSchema } from './schema-api.js';
 import type { SigningSchema } from './schema-signing.js';
 import type { VaultSchema } from './schema-vault.js';
 
@@ -100,7 +101,7 @@ export interface EventsTable {
   delivered_at: bigint | null;
 }
 
-export interface Schema extends VaultSchema, SigningSchema {
+export interface Schema extends VaultSchema, SigningSchema, ApiSchema {
   accounts: AccountsTable;
   journal_entries: JournalEntriesTable;
   postings: PostingsTable;
