@@ -77,6 +77,12 @@ export interface WithdrawalsTable {
   risk_reasons: string | null;
   created_at: Fixed<bigint>;
   updated_at: bigint;
+  /** The payout (transaction) currently paying it (migration 0003). */
+  payout_id: ColumnType<bigint | null, bigint | null | undefined, bigint | null>;
+  /** Fee charged to the user by the exchange (migration 0003). */
+  user_fee: ColumnType<bigint, bigint | undefined, never>;
+  /** JSON of a device's coded refusal report (migration 0003). */
+  device_report: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface DepositsTable {
@@ -90,6 +96,12 @@ export interface DepositsTable {
   state: string;
   created_at: Fixed<bigint>;
   updated_at: bigint;
+  /** JSON array of risk reason codes (migration 0003). */
+  reasons: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Earlier reversals of this outpoint by reorgs (migration 0003). */
+  epoch: ColumnType<bigint, bigint | undefined, bigint>;
+  height: ColumnType<bigint | null, bigint | null | undefined, bigint | null>;
+  block_hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EventsTable {
