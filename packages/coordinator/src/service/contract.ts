@@ -26,6 +26,10 @@ export interface AccountFlags {
   readonly passwordChangedAt?: number;
   readonly twoFactorChangedAt?: number;
   readonly newDevice: boolean;
+  /** The user added this destination to their address book recently. */
+  readonly newDestination?: boolean;
+  /** The user's realized trading profit in satoshis (negative for a loss), for the profit check. */
+  readonly realizedProfit?: bigint;
 }
 
 export interface SubmitWithdrawalInput {
