@@ -131,6 +131,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('gateway_blocks')
     .addColumn('height', int, (c) => c.primaryKey())
     .addColumn('hash', 'text', (c) => c.notNull())
+    .addColumn('previous_hash', 'text', (c) => c.notNull())
+    /** JSON of the block's effects on our wallet (gateway/cursor.ts encodeProcessedBlock), for reversals. */
+    .addColumn('effects', 'text', (c) => c.notNull())
     .addColumn('processed_at', int, (c) => c.notNull())
     .addCheckConstraint('gateway_blocks_hash_hex', sql`length(hash) = 64`)
     .modifyEnd(strict)

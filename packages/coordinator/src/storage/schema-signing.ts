@@ -64,6 +64,8 @@ export interface SettingsTable {
 export interface GatewayBlocksTable {
   height: Fixed<bigint>;
   hash: string;
+  previous_hash: string;
+  effects: string;
   processed_at: bigint;
 }
 
