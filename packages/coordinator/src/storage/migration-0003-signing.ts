@@ -35,6 +35,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('raw_tx', bytes)
     .addColumn('txid', 'text')
     .addColumn('replaces_id', int)
+    /** Height of the block that includes it on the active chain (null while unconfirmed). */
+    .addColumn('block_height', int)
     /** JSON array of the device ids whose signatures were combined. */
     .addColumn('signers', 'text')
     .addColumn('attempts', int, (c) => c.notNull().defaultTo(0))

@@ -16,6 +16,7 @@ export interface PayoutsTable {
   raw_tx: Uint8Array | null;
   txid: string | null;
   replaces_id: bigint | null;
+  block_height: bigint | null;
   signers: string | null;
   attempts: ColumnType<bigint, bigint | undefined, bigint>;
   next_attempt_at: ColumnType<bigint, bigint | undefined, bigint>;

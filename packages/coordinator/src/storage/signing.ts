@@ -110,6 +110,7 @@ export interface Payout {
   readonly rawTx: Uint8Array | null;
   readonly txid: string | null;
   readonly replacesId: bigint | null;
+  readonly blockHeight: bigint | null;
   readonly signers: readonly string[];
   readonly attempts: bigint;
   readonly nextAttemptAt: bigint;
@@ -138,6 +139,7 @@ function payoutFromRow(row: Selectable<PayoutsTable>): Payout {
     rawTx: row.raw_tx === null ? null : new Uint8Array(row.raw_tx),
     txid: row.txid,
     replacesId: row.replaces_id === null ? null : dbBigint(place, row.replaces_id),
+    blockHeight: row.block_height === null ? null : dbBigint(place, row.block_height),
     signers: Object.freeze(signers as string[]),
     attempts: dbBigint(place, row.attempts),
     nextAttemptAt: dbBigint(place, row.next_attempt_at),
@@ -173,6 +175,7 @@ export async function insertPayout(db: Kysely<Schema>, p: NewPayout): Promise<Pa
       raw_tx: null,
       txid: null,
       replaces_id: p.replacesId ?? null,
+      block_height: null,
       signers: null,
       last_error: null,
       state_history: JSON.stringify([{ state: 'signing', at: Number(p.at) }]),
@@ -344,4 +347,22 @@ export async function putSetting(
     .values({ key, value, updated_at: at })
     .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: at }))
     .execute();
+}
+
+/** Record (or clear, after a reorg) the height of the block including a payout's transaction. */
+export async function setPayoutBlockHeight(
+  db: Kysely<Schema>,
+  id: bigint,
+  height: bigint | null,
+): Promise<void> {
+  await db.updateTable('payouts').set({ block_height: height }).where('id', '=', id).execute();
+}
+
+/** Store the intents last sent with the payout (refreshed at each signing attempt). */
+export async function setPayoutIntents(
+  db: Kysely<Schema>,
+  id: bigint,
+  intents: Uint8Array,
+): Promise<void> {
+  await db.updateTable('payouts').set({ intents }).where('id', '=', id).execute();
 }

@@ -1,0 +1,364 @@
+/**
+ * The payout pipeline (issue 4 §5–6): approved withdrawals become one batched transaction,
+ * signed by two devices, broadcast, confirmed. Each step is a function that reads persisted state,
+ * does at most one kind of side effect, and persists the result; the daemon calls them in a loop
+ * and a restart simply calls them again:
+ *
+ *   batch      approved → batched → signing   one DB transaction: coins reserved, PSBT stored
+ *   sign       signing → signed | refused     devices asked (same PSBT every attempt), then stored
+ *   broadcast  signed → broadcast             the same stored bytes relayed, then stored
+ *   confirm    broadcast → confirmed          at the configured depth, ledger settled
+ *
+ * Side effects are idempotent by construction: a device asked twice for the same PSBT signs the
+ * same transaction (its replay rule allows only that); the node given the same bytes twice keeps
+ * one transaction. A transaction once signed is never rebuilt from other inputs.
+ * While withdrawals are paused nothing is batched, signed or broadcast.
+ */
+import { encodeCanonical } from '@keyline/wire-protocol';
+import type { Kysely, Transaction } from 'kysely';
+import { CoordinatorError, isCoordinatorError } from '../errors.js';
+import { withdrawalBroadcast, withdrawalConfirmed } from '../ledger/withdrawal-entries.js';
+import type { SignedWithdrawalIntent, signWithdrawalIntent } from '../risk/intent.js';
+import {
+  collectSignatures,
+  type SignatureReply,
+  type SigningDevice,
+} from '../signing/orchestrator.js';
+import type { Schema } from '../storage/schema.js';
+import {
+  deferPayout,
+  getSetting,
+  insertDeviceReport,
+  insertPayout,
+  type Payout,
+  payoutOutputs,
+  payoutsInState,
+  setPayoutIntents,
+  transitionPayout,
+  transitionWithdrawal,
+  withdrawalsInState,
+} from '../storage/signing.js';
+import { withTransaction } from '../storage/transaction.js';
+import { getWithdrawal, type Withdrawal } from '../storage/withdrawals.js';
+import { postEntry } from './post-entry.js';
+
+export const PAUSE_SETTING = 'withdrawals_paused';
+
+/** What the pipeline needs from the vault (coins, PSBTs, signatures). */
+export interface PayoutVault {
+  /**
+   * Choose a batch among `approved` (oldest first, bounded), select and reserve coins for it
+   * inside `trx`, and build the PSBT; null when nothing can be paid now (no confirmed coins).
+   * `reserveFor` is called with the payout id once it exists, inside the same transaction.
+   */
+  plan(
+    trx: Transaction<Schema>,
+    approved: readonly Withdrawal[],
+    feeRate: bigint,
+    tipHeight: number,
+  ): Promise<PlannedPayout | null>;
+  /** Release the coins reserved for a payout that will never be broadcast. */
+  release(trx: Transaction<Schema>, payoutId: bigint): Promise<void>;
+  /** Throws when a device's signatures do not all verify for `psbt`. */
+  verify(psbt: Uint8Array, deviceId: string, signatures: SignatureReply): void;
+  /** Combine two verified replies, finalize, extract. */
+  finalize(
+    psbt: Uint8Array,
+    replies: readonly { deviceId: string; signatures: SignatureReply }[],
+  ): { rawTx: Uint8Array; txid: string };
+  /** The payout's inputs are spent by `txid` (called when it confirms). */
+  settle(trx: Transaction<Schema>, payoutId: bigint, txid: string): Promise<void>;
+}
+
+export interface PlannedPayout {
+  readonly psbt: Uint8Array;
+  readonly fee: bigint;
+  readonly vsize: bigint;
+  readonly feeRate: bigint;
+  /** The withdrawals paid, with the output index paying each. */
+  readonly outputs: readonly { readonly withdrawalId: string; readonly outputIndex: number }[];
+  /** Reserve the selected coins for the payout, once its id exists (same transaction). */
+  reserve(trx: Transaction<Schema>, payoutId: bigint): Promise<void>;
+}
+
+export interface PayoutChain {
+  broadcast(raw: Uint8Array): Promise<string>;
+  tipHeight(): Promise<number>;
+  feeRate(): Promise<bigint>;
+}
+
+export interface PayoutDeps {
+  readonly db: Kysely<Schema>;
+  readonly vault: PayoutVault;
+  readonly chain: PayoutChain;
+  readonly devices: () => readonly SigningDevice[];
+  /** Wallet name registered on the devices. */
+  readonly walletName: string;
+  /** Signs intents; the pipeline never holds the key (the caller's closure does). */
+  readonly signIntent: (
+    content: Parameters<typeof signWithdrawalIntent>[0],
+  ) => SignedWithdrawalIntent;
+  readonly now: () => number;
+  readonly intentTtlSeconds: number;
+  readonly maxBatch: number;
+  readonly confirmations: number;
+  /** Called with each signing attempt's duration (seconds) and outcome, for metrics. */
+  readonly observeSigning?: (seconds: number, outcome: string) => void;
+  readonly log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export async function isPaused(db: Kysely<Schema>): Promise<boolean> {
+  return (await getSetting(db, PAUSE_SETTING)) !== null;
+}
+
+/** Step: batch. Returns the payout created, or null. */
+export async function batchStep(deps: PayoutDeps): Promise<Payout | null> {
+  if (await isPaused(deps.db)) return null;
+  const feeRate = await deps.chain.feeRate();
+  const height = await deps.chain.tipHeight();
+  const nowMs = deps.now();
+  return withTransaction(deps.db, async (trx) => {
+    const approved = await withdrawalsInState(trx, 'approved', deps.maxBatch);
+    if (approved.length === 0) return null;
+    const plan = await deps.vault.plan(trx, approved, feeRate, height);
+    if (plan === null) return null;
+    const payout = await insertPayout(trx, {
+      psbt: plan.psbt,
+      intents: encodeCanonical([]),
+      fee: plan.fee,
+      vsize: plan.vsize,
+      feeRate: plan.feeRate,
+      outputs: plan.outputs,
+      at: BigInt(nowMs),
+    });
+    await plan.reserve(trx, payout.id);
+    for (const o of plan.outputs) {
+      await transitionWithdrawal(trx, {
+        id: o.withdrawalId,
+        to: 'batched',
+        at: BigInt(nowMs),
+        payoutId: payout.id,
+      });
+      await transitionWithdrawal(trx, { id: o.withdrawalId, to: 'signing', at: BigInt(nowMs) });
+    }
+    deps.log?.('payout_batched', {
+      payoutId: String(payout.id),
+      withdrawals: plan.outputs.length,
+      fee: String(plan.fee),
+    });
+    return payout;
+  });
+}
+
+async function intentsFor(deps: PayoutDeps, payout: Payout): Promise<SignedWithdrawalIntent[]> {
+  const outputs = await payoutOutputs(deps.db, payout.id);
+  const expiresAt = Math.floor(deps.now() / 1000) + deps.intentTtlSeconds;
+  const intents: SignedWithdrawalIntent[] = [];
+  for (const o of outputs) {
+    const w = await getWithdrawal(deps.db, o.withdrawalId);
+    intents.push(
+      deps.signIntent({
+        withdrawalId: w.id,
+        scriptPubKey: w.destinationScript,
+        amount: w.amount,
+        expiresAt,
+      }),
+    );
+  }
+  return intents;
+}
+
+async function moveAll(
+  trx: Transaction<Schema>,
+  payoutId: bigint,
+  to: 'signed' | 'refused' | 'broadcast' | 'confirmed',
+  at: bigint,
+  extra: Parameters<typeof transitionWithdrawal>[1] extends infer T
+    ? Partial<Omit<T & object, 'id' | 'to' | 'at'>>
+    : never = {},
+): Promise<readonly Withdrawal[]> {
+  const out: Withdrawal[] = [];
+  for (const o of await payoutOutputs(trx, payoutId)) {
+    out.push(await transitionWithdrawal(trx, { id: o.withdrawalId, to, at, ...extra }));
+  }
+  return out;
+}
+
+/** Step: sign one payout. Returns what happened. */
+export async function signPayout(
+  deps: PayoutDeps,
+  payout: Payout,
+): Promise<'signed' | 'refused' | 'deferred' | 'paused'> {
+  if (await isPaused(deps.db)) return 'paused';
+  const intents = await intentsFor(deps, payout);
+  await setPayoutIntents(deps.db, payout.id, encodeCanonical(intents));
+  const height = await deps.chain.tipHeight().catch(() => 0);
+  const started = deps.now();
+  const outcome = await collectSignatures(deps.devices(), {
+    params: {
+      wallet: deps.walletName,
+      psbt: new Uint8Array(payout.psbt),
+      time: { unixSeconds: Math.floor(started / 1000), height },
+      intents,
+    },
+    verify: (deviceId, sigs) => deps.vault.verify(payout.psbt, deviceId, sigs),
+    now: deps.now,
+  });
+  const nowMs = deps.now();
+  deps.observeSigning?.((nowMs - started) / 1000, outcome.kind);
+  for (const f of outcome.faults)
+    deps.log?.('device_fault', { deviceId: f.deviceId, message: f.message });
+  if (outcome.kind === 'unavailable') {
+    const backoffMs = Math.min(300_000, 2_000 * 2 ** Math.min(8, Number(payout.attempts)));
+    await deferPayout(
+      deps.db,
+      payout.id,
+      `fewer than two devices signed: ${outcome.faults.map((f) => `${f.deviceId}: ${f.message}`).join('; ')}`,
+      BigInt(nowMs + backoffMs),
+    );
+    return 'deferred';
+  }
+  const at = BigInt(nowMs);
+  if (outcome.kind === 'refused') {
+    await withTransaction(deps.db, async (trx) => {
+      await transitionPayout(trx, { id: payout.id, to: 'refused', at });
+      await insertDeviceReport(trx, payout.id, outcome.report);
+      await deps.vault.release(trx, payout.id);
+      await moveAll(trx, payout.id, 'refused', at, { deviceReport: outcome.report });
+    });
+    deps.log?.('payout_refused', { payoutId: String(payout.id), report: outcome.report });
+    return 'refused';
+  }
+  const { rawTx, txid } = deps.vault.finalize(payout.psbt, outcome.replies);
+  await withTransaction(deps.db, async (trx) => {
+    await transitionPayout(trx, {
+      id: payout.id,
+      to: 'signed',
+      at,
+      rawTx,
+      txid,
+      signers: outcome.replies.map((r) => r.deviceId),
+    });
+    await moveAll(trx, payout.id, 'signed', at);
+  });
+  deps.log?.('payout_signed', { payoutId: String(payout.id), txid });
+  return 'signed';
+}
+
+/** Share `fee` among `n` withdrawals: equal parts, the remainder to the first. */
+export function feeShares(fee: bigint, n: number): bigint[] {
+  if (n <= 0) return [];
+  const part = fee / BigInt(n);
+  const shares = Array.from({ length: n }, () => part);
+  shares[0] = part + (fee - part * BigInt(n));
+  return shares;
+}
+
+/** Step: broadcast one signed payout (the stored bytes, unchanged). */
+export async function broadcastPayout(
+  deps: PayoutDeps,
+  payout: Payout,
+): Promise<'broadcast' | 'deferred' | 'paused'> {
+  if (await isPaused(deps.db)) return 'paused';
+  if (payout.rawTx === null || payout.txid === null) {
+    throw new CoordinatorError(
+      'INTERNAL',
+      `payouts/broadcast: expected payout ${payout.id} to hold its signed bytes, got none`,
+    );
+  }
+  try {
+    const txid = await deps.chain.broadcast(payout.rawTx);
+    if (txid !== payout.txid) {
+      throw new CoordinatorError(
+        'INTERNAL',
+        `payouts/broadcast: expected txid ${payout.txid} from the node, got ${txid}`,
+      );
+    }
+  } catch (e) {
+    if (
+      isCoordinatorError(e, 'CHAIN_UNAVAILABLE') ||
+      isCoordinatorError(e, 'CHAIN_REJECTED') ||
+      isCoordinatorError(e, 'CHAIN_RPC')
+    ) {
+      const backoffMs = Math.min(300_000, 2_000 * 2 ** Math.min(8, Number(payout.attempts)));
+      await deferPayout(
+        deps.db,
+        payout.id,
+        `${e.code}: ${e.message}`,
+        BigInt(deps.now() + backoffMs),
+      );
+      deps.log?.('broadcast_deferred', {
+        payoutId: String(payout.id),
+        code: e.code,
+        message: e.message,
+      });
+      return 'deferred';
+    }
+    throw e;
+  }
+  const at = BigInt(deps.now());
+  await withTransaction(deps.db, async (trx) => {
+    await transitionPayout(trx, { id: payout.id, to: 'broadcast', at });
+    const moved = await moveAll(trx, payout.id, 'broadcast', at);
+    const shares = feeShares(payout.fee, moved.length);
+    for (const [i, w] of moved.entries()) {
+      const fee = shares[i] ?? 0n;
+      if (fee > 0n)
+        await postEntry(
+          trx,
+          withdrawalBroadcast({ withdrawalId: w.id, networkFee: fee }),
+          new Date(Number(at)),
+        );
+    }
+  });
+  deps.log?.('payout_broadcast', { payoutId: String(payout.id), txid: payout.txid });
+  return 'broadcast';
+}
+
+/** Step: confirm every broadcast payout whose block is deep enough. */
+export async function confirmStep(deps: PayoutDeps, tipHeight: number): Promise<number> {
+  let confirmed = 0;
+  for (const payout of await payoutsInState(deps.db, 'broadcast')) {
+    if (payout.blockHeight === null || payout.txid === null) continue;
+    if (tipHeight - Number(payout.blockHeight) + 1 < deps.confirmations) continue;
+    const at = BigInt(deps.now());
+    const txid = payout.txid;
+    await withTransaction(deps.db, async (trx) => {
+      await transitionPayout(trx, { id: payout.id, to: 'confirmed', at });
+      const moved = await moveAll(trx, payout.id, 'confirmed', at);
+      const shares = feeShares(payout.fee, moved.length);
+      for (const [i, w] of moved.entries()) {
+        const fee = shares[i] ?? 0n;
+        await postEntry(
+          trx,
+          withdrawalConfirmed({
+            withdrawalId: w.id,
+            amount: w.amount,
+            userFee: 0n,
+            reservedNetworkFee: fee,
+            paidNetworkFee: fee,
+          }),
+          new Date(Number(at)),
+        );
+      }
+      await deps.vault.settle(trx, payout.id, txid);
+    });
+    confirmed += 1;
+    deps.log?.('payout_confirmed', { payoutId: String(payout.id), txid });
+  }
+  return confirmed;
+}
+
+/** One pass of the pipeline: batch, sign what is due, broadcast what is signed. */
+export async function runPipelineOnce(deps: PayoutDeps): Promise<void> {
+  while ((await batchStep(deps)) !== null) {
+    // keep batching while approved withdrawals and coins remain
+  }
+  const now = BigInt(deps.now());
+  for (const p of await payoutsInState(deps.db, 'signing')) {
+    if (p.nextAttemptAt <= now) await signPayout(deps, p);
+  }
+  for (const p of await payoutsInState(deps.db, 'signed')) {
+    if (p.nextAttemptAt <= now || p.attempts === 0n) await broadcastPayout(deps, p);
+  }
+}
