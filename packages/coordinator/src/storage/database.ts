@@ -26,7 +26,7 @@ const PG_INT8_OID = 20;
 /** A schema name we interpolate into `search_path`: a plain lowercase identifier only. */
 const PG_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-const configSchema = z.discriminatedUnion('kind', [
+export const databaseConfigSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('sqlite'),
     path: z.string().min(1).max(4096),
@@ -40,7 +40,7 @@ const configSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export type DatabaseConfig = z.input<typeof configSchema>;
+export type DatabaseConfig = z.input<typeof databaseConfigSchema>;
 
 export interface Database {
   readonly backend: Backend;
@@ -137,7 +137,7 @@ function openPostgres(url: string, schema: string | undefined, max: number): Kys
 
 /** Open (creating if needed) and migrate the database described by `config`. */
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
-  const parsed = configSchema.safeParse(config);
+  const parsed = databaseConfigSchema.safeParse(config);
   if (!parsed.success) {
     throw new CoordinatorError(
       'BAD_CONFIG',
