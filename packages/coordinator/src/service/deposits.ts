@@ -115,6 +115,7 @@ export async function depositSeenInBlock(
         user_id: d.userId,
         asset: ASSET,
         amount: d.value,
+        address: d.address,
         created_at: BigInt(nowMs),
         ...fields,
       })
@@ -285,13 +286,13 @@ export async function clearDeposit(
   });
 }
 
-export function depositView(row: Selectable<DepositsTable>, address: string): DepositView {
+export function depositView(row: Selectable<DepositsTable>): DepositView {
   const reasons: unknown = JSON.parse(row.reasons ?? '[]');
   return Object.freeze({
     txid: row.txid,
     vout: Number(row.vout),
     userId: row.user_id,
-    address,
+    address: row.address,
     amount: BigInt(row.amount),
     confirmations: Number(row.confirmations),
     state: rowState(row),

@@ -88,6 +88,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.alterTable('deposits').addColumn('height', int).execute();
   await db.schema.alterTable('deposits').addColumn('block_hash', 'text').execute();
+  await db.schema
+    .alterTable('deposits')
+    .addColumn('address', 'text', (c) => c.notNull().defaultTo(''))
+    .execute();
 
   await db.schema
     .createTable('devices')
@@ -156,7 +160,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const c of ['device_report', 'user_fee', 'payout_id']) {
     await db.schema.alterTable('withdrawals').dropColumn(c).execute();
   }
-  for (const c of ['block_hash', 'height', 'epoch', 'reasons']) {
+  for (const c of ['address', 'block_hash', 'height', 'epoch', 'reasons']) {
     await db.schema.alterTable('deposits').dropColumn(c).execute();
   }
 }

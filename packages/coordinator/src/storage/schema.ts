@@ -102,6 +102,8 @@ export interface DepositsTable {
   epoch: ColumnType<bigint, bigint | undefined, bigint>;
   height: ColumnType<bigint | null, bigint | null | undefined, bigint | null>;
   block_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The deposit address (migration 0003). */
+  address: ColumnType<string, string | undefined, never>;
 }
 
 export interface EventsTable {
