@@ -38,6 +38,8 @@ export interface BlockConnectedEvent {
   /** Header time, seconds since the epoch. */
   readonly time: number;
   readonly effects: BlockEffects;
+  /** The block itself (raw transactions: the consumer stores the ones paying us). */
+  readonly block: ChainBlock;
 }
 
 export interface BlockDisconnectedEvent {
@@ -270,6 +272,7 @@ export class ChainFollower<Tx> {
       previousHash: block.previousHash,
       time: block.time,
       effects,
+      block,
     });
     const update: CursorUpdate = Object.freeze({
       kind: 'connect',
