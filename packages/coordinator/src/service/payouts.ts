@@ -105,6 +105,12 @@ export interface PayoutDeps {
   /** Called with each signing attempt's duration (seconds) and outcome, for metrics. */
   readonly observeSigning?: (seconds: number, outcome: string) => void;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Fault injection for the crash tests: called at every persisted step (`<step>:before_commit`
+   * inside the transaction, `<step>:after_commit` after it) and after each side effect
+   * (`sign:after_devices`, `broadcast:after_send`). A throw here is a crash at that point.
+   */
+  readonly crashPoint?: (point: string) => void;
 }
 
 export async function isPaused(db: Kysely<Schema>): Promise<boolean> {
@@ -141,12 +147,16 @@ export async function batchStep(deps: PayoutDeps): Promise<Payout | null> {
       });
       await transitionWithdrawal(trx, { id: o.withdrawalId, to: 'signing', at: BigInt(nowMs) });
     }
+    deps.crashPoint?.('batch:before_commit');
     deps.log?.('payout_batched', {
       payoutId: String(payout.id),
       withdrawals: plan.outputs.length,
       fee: String(plan.fee),
     });
     return payout;
+  }).then((p) => {
+    if (p !== null) deps.crashPoint?.('batch:after_commit');
+    return p;
   });
 }
 
@@ -229,6 +239,7 @@ export async function signPayout(
     deps.log?.('payout_refused', { payoutId: String(payout.id), report: outcome.report });
     return 'refused';
   }
+  deps.crashPoint?.('sign:after_devices');
   const { rawTx, txid } = deps.vault.finalize(payout.psbt, outcome.replies);
   await withTransaction(deps.db, async (trx) => {
     await transitionPayout(trx, {
@@ -240,7 +251,9 @@ export async function signPayout(
       signers: outcome.replies.map((r) => r.deviceId),
     });
     await moveAll(trx, payout.id, 'signed', at);
+    deps.crashPoint?.('sign:before_commit');
   });
+  deps.crashPoint?.('sign:after_commit');
   deps.log?.('payout_signed', { payoutId: String(payout.id), txid });
   return 'signed';
 }
@@ -296,6 +309,7 @@ export async function broadcastPayout(
     }
     throw e;
   }
+  deps.crashPoint?.('broadcast:after_send');
   const at = BigInt(deps.now());
   await withTransaction(deps.db, async (trx) => {
     await transitionPayout(trx, { id: payout.id, to: 'broadcast', at });
@@ -310,7 +324,9 @@ export async function broadcastPayout(
           new Date(Number(at)),
         );
     }
+    deps.crashPoint?.('broadcast:before_commit');
   });
+  deps.crashPoint?.('broadcast:after_commit');
   deps.log?.('payout_broadcast', { payoutId: String(payout.id), txid: payout.txid });
   return 'broadcast';
 }
@@ -342,7 +358,9 @@ export async function confirmStep(deps: PayoutDeps, tipHeight: number): Promise<
         );
       }
       await deps.vault.settle(trx, payout.id, txid);
+      deps.crashPoint?.('confirm:before_commit');
     });
+    deps.crashPoint?.('confirm:after_commit');
     confirmed += 1;
     deps.log?.('payout_confirmed', { payoutId: String(payout.id), txid });
   }
