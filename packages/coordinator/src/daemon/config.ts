@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { CoordinatorError } from '../errors.js';
 import { feeConfigSchema, followerConfigSchema } from '../gateway/config.js';
-import { issuesWhere, riskConfigSchema } from '../risk/config.js';
+import { issuesWhere, parseRiskConfig, type RiskConfig } from '../risk/config.js';
 import { databaseConfigSchema } from '../storage/database.js';
 
 const path = z.string().min(1).max(4096);
@@ -30,15 +30,8 @@ const chainSchema = z.discriminatedUnion('kind', [
     /** Persist the devnet chain here (relative to dataDir); memory only when absent. */
     dataFile: path.optional(),
   }),
-  z.strictObject({
-    kind: z.literal('bitcoind'),
-    url: z.string().url(),
-    user: z.string().min(1).max(256).optional(),
-    /** Read from KEYLINE_BITCOIND_PASSWORD when absent (keeps it out of the file). */
-    password: z.string().min(1).max(1024).optional(),
-    cookieFile: path.optional(),
-    timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
-  }),
+  /** Bitcoin Core: the rest of the object is chain/bitcoind-config.ts's schema, checked at start. */
+  z.looseObject({ kind: z.literal('bitcoind') }),
   z.strictObject({
     kind: z.literal('esplora'),
     url: z.string().url(),
@@ -83,7 +76,8 @@ export const coordinatorConfigSchema = z.strictObject({
     /** The coordinator's X25519 link key (hex, 32 bytes), pinned by every device. */
     linkKeyFile: path,
   }),
-  risk: riskConfigSchema,
+  /** The online risk rules (risk/config.ts), parsed and frozen by parseRiskConfig. */
+  risk: z.unknown(),
   wallet: z
     .strictObject({ name: z.string().min(1).max(64).default('hot') })
     .default({ name: 'hot' }),
@@ -129,7 +123,8 @@ export const coordinatorConfigSchema = z.strictObject({
 });
 
 export type CoordinatorConfigInput = z.input<typeof coordinatorConfigSchema>;
-export type CoordinatorConfig = z.output<typeof coordinatorConfigSchema> & {
+export type CoordinatorConfig = Omit<z.output<typeof coordinatorConfigSchema>, 'risk'> & {
+  readonly risk: RiskConfig;
   /** Absolute data directory. */
   readonly dataPath: string;
 };
@@ -197,8 +192,18 @@ export function parseCoordinatorConfig(
   const inData = (p: string) => (isAbsolute(p) ? p : resolve(dataPath, p));
   const database =
     c.database.kind === 'sqlite' ? { ...c.database, path: inData(c.database.path) } : c.database;
+  let risk: RiskConfig;
+  try {
+    risk = parseRiskConfig(c.risk);
+  } catch (e) {
+    throw new CoordinatorError(
+      'BAD_CONFIG',
+      `${place}: risk: ${e instanceof Error ? e.message : 'invalid'}`,
+    );
+  }
   return deepFreeze({
     ...c,
+    risk,
     dataPath,
     database,
     keys: { riskKeyFile: inData(c.keys.riskKeyFile), linkKeyFile: inData(c.keys.linkKeyFile) },

@@ -17,6 +17,7 @@
 import { encodeCanonical } from '@keyline/wire-protocol';
 import type { Kysely, Transaction } from 'kysely';
 import { CoordinatorError, isCoordinatorError } from '../errors.js';
+import { sweepToCold } from '../ledger/treasury-entries.js';
 import { withdrawalBroadcast, withdrawalConfirmed } from '../ledger/withdrawal-entries.js';
 import type { SignedWithdrawalIntent, signWithdrawalIntent } from '../risk/intent.js';
 import {
@@ -41,6 +42,7 @@ import {
 import { withTransaction } from '../storage/transaction.js';
 import { getWithdrawal, type Withdrawal } from '../storage/withdrawals.js';
 import { postEntry } from './post-entry.js';
+import { TREASURY_USER } from './treasury.js';
 
 export const PAUSE_SETTING = 'withdrawals_paused';
 
@@ -317,7 +319,8 @@ export async function broadcastPayout(
     const shares = feeShares(payout.fee, moved.length);
     for (const [i, w] of moved.entries()) {
       const fee = shares[i] ?? 0n;
-      if (fee > 0n)
+      // A sweep's fee is booked with the sweep itself when it settles (ledger sweepToCold).
+      if (fee > 0n && w.userId !== TREASURY_USER)
         await postEntry(
           trx,
           withdrawalBroadcast({ withdrawalId: w.id, networkFee: fee }),
@@ -345,6 +348,14 @@ export async function confirmStep(deps: PayoutDeps, tipHeight: number): Promise<
       const shares = feeShares(payout.fee, moved.length);
       for (const [i, w] of moved.entries()) {
         const fee = shares[i] ?? 0n;
+        if (w.userId === TREASURY_USER) {
+          await postEntry(
+            trx,
+            sweepToCold({ txid, amount: w.amount, networkFee: fee }),
+            new Date(Number(at)),
+          );
+          continue;
+        }
         await postEntry(
           trx,
           withdrawalConfirmed({

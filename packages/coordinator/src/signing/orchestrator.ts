@@ -77,11 +77,10 @@ export function orderDevices(devices: readonly SigningDevice[]): SigningDevice[]
 
 function reasonOf(e: WireError): string | null {
   const d = e.data;
-  if (typeof d === 'object' && d !== null && 'reason' in d) {
-    const r = (d as { reason: unknown }).reason;
-    if (typeof r === 'string') return r.slice(0, 128);
-  }
-  return null;
+  if (typeof d !== 'object' || d === null) return null;
+  // A policy refusal carries the refusing rule (wire schemas refusalReport); others a reason.
+  const r = (d as { reason?: unknown; rule?: unknown }).reason ?? (d as { rule?: unknown }).rule;
+  return typeof r === 'string' ? r.slice(0, 128) : null;
 }
 
 type Attempt =

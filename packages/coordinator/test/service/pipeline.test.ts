@@ -3,6 +3,8 @@
  * crash at every persisted step, a device refusal holding the withdrawal with its report,
  * failover to the third device, and the pause switch stopping signing and broadcast.
  */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { Transaction } from '@scure/btc-signer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRiskConfig } from '../../src/risk/config.js';
 import { scriptToAddress } from '../../src/service/address.js';
@@ -12,11 +14,13 @@ import {
   type PayoutDeps,
   runPipelineOnce,
 } from '../../src/service/payouts.js';
+import { TREASURY_USER, treasuryStep } from '../../src/service/treasury.js';
 import { ledgerHotWallet, storedSum } from '../../src/service/views.js';
 import { submitWithdrawal } from '../../src/service/withdrawals.js';
 import type { Database } from '../../src/storage/database.js';
 import { balancesByUser } from '../../src/storage/ledger.js';
 import { payoutByTxid, putSetting, setPayoutBlockHeight } from '../../src/storage/signing.js';
+import { addUtxo } from '../../src/storage/vault.js';
 import { getWithdrawal } from '../../src/storage/withdrawals.js';
 import { baseConfig } from '../risk/fixtures.js';
 import { sqliteBackend, type TestBackend, unique } from '../storage/backends.js';
@@ -64,9 +68,25 @@ describe('payout pipeline with real signer devices', () => {
   /** Mine, record inclusion heights as the gateway would, then settle at depth. */
   async function mineAndConfirm(deps: PayoutDeps) {
     const block = h.node.mine();
+    const ours = await h.scripts();
     for (const txid of block.txids) {
       const p = await payoutByTxid(database.db, txid);
       if (p !== null) await setPayoutBlockHeight(database.db, p.id, BigInt(block.height));
+      // As the gateway does: outputs paying the wallet (change) join the UTXO set.
+      const raw = h.node.txs.get(txid);
+      if (raw === undefined) continue;
+      const tx = Transaction.fromRaw(raw, { allowUnknownOutputs: true });
+      for (let vout = 0; vout < tx.outputsLength; vout++) {
+        const script = tx.getOutput(vout).script;
+        if (script !== undefined && ours.has(bytesToHex(script))) {
+          await addUtxo(database.db, {
+            rawTx: raw,
+            vout,
+            height: block.height,
+            at: new Date(h.nowMs),
+          });
+        }
+      }
     }
     await confirmStep(deps, block.height);
   }
@@ -226,5 +246,43 @@ describe('payout pipeline with real signer devices', () => {
     await database.db.deleteFrom('settings').where('key', '=', PAUSE_SETTING).execute();
     await driveToConfirmed(withdrawal.id);
     expect(h.node.paidTo(dest.hex)).toBe(60_000n);
+  });
+
+  it('sweeps the surplus above the high mark to the cold address through the devices, and asks for a refill below the low mark', async () => {
+    const cold = destination(++n);
+    const hot = await ledgerHotWallet(database.db);
+    const thresholds = { refillBelow: hot / 4n, target: hot / 2n, sweepAbove: (hot * 3n) / 4n };
+    const user = unique('u');
+    await h.fund(user, hot); // the hot wallet doubles: above the high mark
+    const tdeps = { db: database.db, thresholds, coldScript: cold.script, now: () => h.nowMs };
+    const sweep = await treasuryStep(tdeps);
+    expect(sweep.action).toBe('sweep');
+    if (sweep.action !== 'sweep') return;
+    // Open withdrawals (the refused one above, awaiting review) stay covered by the hot wallet.
+    const open = await database.db
+      .selectFrom('withdrawals')
+      .select('amount')
+      .where('state', 'not in', ['confirmed', 'rejected'])
+      .where('user_id', '!=', TREASURY_USER)
+      .execute();
+    const reserved = open.reduce((t, r) => t + r.amount, 0n);
+    expect(sweep.amount).toBe(2n * hot - reserved - thresholds.target);
+    expect((await treasuryStep(tdeps)).action).toBe('none'); // one sweep at a time
+    expect(await driveToConfirmed(sweep.withdrawalId)).toBe(false);
+    expect(h.node.paidTo(cold.hex)).toBe(sweep.amount);
+    expect((await getWithdrawal(database.db, sweep.withdrawalId)).userId).toBe(TREASURY_USER);
+    expect(-(await storedSum(database.db, 'cold_wallet', 'cold_wallet'))).toBe(sweep.amount);
+    expect(await ledgerHotWallet(database.db)).toBe(h.node.walletBalance(await h.scripts()));
+    // Low: a refill request event, once.
+    const low = { refillBelow: hot * 10n, target: hot * 11n, sweepAbove: hot * 12n };
+    const refill = await treasuryStep({ ...tdeps, thresholds: low });
+    expect(refill.action).toBe('refill');
+    await treasuryStep({ ...tdeps, thresholds: low });
+    const events = await database.db
+      .selectFrom('events')
+      .selectAll()
+      .where('kind', '=', 'refill_request')
+      .execute();
+    expect(events).toHaveLength(1);
   });
 });
