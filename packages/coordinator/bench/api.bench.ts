@@ -4,7 +4,7 @@
  * printed).
  *
  *   npx tsx bench/api.bench.ts [--requests 20000] [--concurrency 64] [--backends sqlite,postgres]
- *                              [--modes commit-per-request,group-commit]
+ *                              [--modes commit-per-request,group-commit,full-intake]
  *
  * The server runs in a child process (the real API: buildApi with auth against the api_keys
  * table, zod parsing, the default rate limiter switched off, logging off); this process is the
@@ -29,12 +29,16 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { buildApi } from '../src/api/server.js';
 import { CoordinatorError } from '../src/errors.js';
+import { depositCredited } from '../src/ledger/deposit-entries.js';
+import { parseRiskConfig } from '../src/risk/config.js';
 import type {
   CoordinatorService,
   SubmitWithdrawalInput,
   WithdrawalState,
   WithdrawalView,
 } from '../src/service/contract.js';
+import { postEntry } from '../src/service/post-entry.js';
+import { submitWithdrawal } from '../src/service/withdrawals.js';
 import { apiKeyStore, createApiKey } from '../src/storage/api-keys.js';
 import { type Database, openDatabase } from '../src/storage/database.js';
 import { withTransaction } from '../src/storage/transaction.js';
@@ -44,7 +48,7 @@ const PG_URL = process.env.KEYLINE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1
 const SCRIPT = Uint8Array.from([0x00, 0x14, ...new Array<number>(20).fill(0x5a)]);
 const ADDRESS = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
 
-type Mode = 'commit-per-request' | 'group-commit';
+type Mode = 'commit-per-request' | 'group-commit' | 'full-intake';
 type BackendName = 'sqlite' | 'postgres';
 
 // ---- the bench service (child process) -----------------------------------------------------
@@ -138,8 +142,37 @@ function benchService(database: Database, mode: Mode): CoordinatorService {
       'bench/service: expected only submitWithdrawal, got another call',
     );
   };
+  // full-intake: the coordinator's real intake (service/withdrawals.ts): address decoding, the
+  // user's history read and every online risk rule evaluated, the withdrawal inserted and the
+  // user's funds reserved by a balanced journal entry — one durable transaction per submission.
+  const intake = {
+    db: database.db,
+    network: 'regtest' as const,
+    risk: parseRiskConfig({
+      withdrawal: {
+        frequency: { windowSeconds: 3600, maxCount: 1_000_000, outcome: 'hold' },
+        largeAmount: { threshold: 100_000_000_000n, outcome: 'hold' },
+        profitAnomaly: { factorPercent: 1_000_000, outcome: 'hold' },
+        credentialChangeCoolingSeconds: 86_400,
+        firstTimeDestination: 'allow',
+        denyScriptPubKeys: [],
+        globalOutflow: { windowSeconds: 3600, maxAmount: 2_000_000_000_000_000n, outcome: 'hold' },
+      },
+      deposit: {
+        denySourceScriptPubKeys: [],
+        minAmount: 1000n,
+        largeAmount: 1_000_000_000n,
+        frequency: { windowSeconds: 3600, maxCount: 100 },
+      },
+    }),
+    now: () => Date.now(),
+  };
   return {
     submitWithdrawal: async (s) => {
+      if (mode === 'full-intake') {
+        const r = await submitWithdrawal(intake, s);
+        return { withdrawal: view(r.withdrawal, s.address), created: r.created };
+      }
       if (mode === 'commit-per-request') {
         const r = await insertWithdrawal(database.db, input(s));
         return { withdrawal: view(r.withdrawal, s.address), created: r.created };
@@ -198,6 +231,18 @@ async function serve(backend: BackendName, mode: Mode): Promise<void> {
     };
     durability = `PostgreSQL at ${PG_URL.replace(/\/\/[^@]*@/, '//')}, synchronous_commit=${settings.rows[0]?.s}, fsync=${settings.rows[0]?.f}, pool 16`;
   }
+  if (mode === 'full-intake') {
+    // 1,000 users with deposits credited, so that every submission is funded.
+    await withTransaction(database.db, async (trx) => {
+      for (let u = 0; u < 1000; u++) {
+        await postEntry(
+          trx,
+          depositCredited({ depositId: `bench-${u}`, userId: `user-${u}`, amount: 1_000_000_000n }),
+          new Date(),
+        );
+      }
+    });
+  }
   const key = await createApiKey(
     database.db,
     { name: 'bench-exchange', role: 'exchange' },
@@ -249,7 +294,7 @@ function parseArgs(argv: string[]): Args {
     concurrency: Number(get('concurrency') ?? 64),
     warmup: Number(get('warmup') ?? 1_000),
     backends: (get('backends') ?? 'sqlite,postgres').split(',') as BackendName[],
-    modes: (get('modes') ?? 'commit-per-request,group-commit').split(',') as Mode[],
+    modes: (get('modes') ?? 'commit-per-request,group-commit,full-intake').split(',') as Mode[],
   };
 }
 

@@ -3,9 +3,9 @@
  * orchestration, chain gateway, HTTP API, and the daemon that joins them. README.md.
  */
 export { buildApi } from './api/server.js';
-export type * from './chain/interface.js';
 export { BitcoindBackend } from './chain/bitcoind-backend.js';
 export { EsploraBackend } from './chain/esplora-backend.js';
+export type * from './chain/interface.js';
 export {
   type CoordinatorConfig,
   type CoordinatorConfigInput,
