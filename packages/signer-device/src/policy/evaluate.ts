@@ -149,7 +149,11 @@ export function evaluatePolicy(input: EvaluationInput): PolicyDecision {
     summary,
     now,
     outflow,
-    spends: memory.spends,
+    // Velocity counts what can still confirm together with this transaction: an earlier
+    // signature that spends one of the same outpoints is an alternative to this one (at most one
+    // of them can ever confirm), so a replacement or a re-sign is not counted twice. Every set of
+    // signed transactions that can confirm together stays within the caps (docs/policy.md).
+    spends: memory.spends.filter((s) => !s.outpoints.some((o) => outpoints.has(o))),
     failClosed: memory.failClosed,
     withdrawals: policy.requiresIntents
       ? analyseWithdrawals({

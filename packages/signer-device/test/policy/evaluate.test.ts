@@ -185,6 +185,21 @@ describe('evaluatePolicy: velocity', () => {
     refusedWith(run(compiled([rule(10n ** 9n, 2)]), summary(), { mem }), 'VELOCITY_COUNT');
     signed(run(compiled([rule(10n ** 9n, 3)]), summary(), { mem }));
   });
+  it('does not count an earlier signature that conflicts with this one (a replacement) twice', () => {
+    const mine = `${'01'.repeat(32)}:0`;
+    const conflicting = { ...spend(NOW - 10, 900_000n), outpoints: [mine] };
+    signed(
+      run(compiled([rule(1_000_999n)]), summary(), { mem: memory({ spends: [conflicting] }) }),
+    );
+    // A signature over other coins can confirm together with this one: it counts.
+    const other = { ...spend(NOW - 10, 900_000n), outpoints: [`${'02'.repeat(32)}:0`] };
+    refusedWith(
+      run(compiled([rule(1_000_999n)]), summary(), {
+        mem: memory({ spends: [other, conflicting] }),
+      }),
+      'VELOCITY_AMOUNT',
+    );
+  });
   it('VELOCITY_FAIL_CLOSED', () => {
     refusedWith(
       run(compiled([rule(10n ** 15n)]), summary(), { mem: memory({ failClosed: true }) }),
