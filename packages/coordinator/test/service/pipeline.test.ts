@@ -23,7 +23,7 @@ import { payoutByTxid, putSetting, setPayoutBlockHeight } from '../../src/storag
 import { addUtxo } from '../../src/storage/vault.js';
 import { getWithdrawal } from '../../src/storage/withdrawals.js';
 import { baseConfig } from '../risk/fixtures.js';
-import { sqliteBackend, type TestBackend, unique } from '../storage/backends.js';
+import { BACKENDS, type TestBackend, unique } from '../storage/backends.js';
 import { destination, flow, type Harness, startHarness } from './pipeline-harness.js';
 
 const CRASH_POINTS = [
@@ -41,16 +41,16 @@ const CRASH_POINTS = [
 
 class Crash extends Error {}
 
-describe('payout pipeline with real signer devices', () => {
+describe.each(BACKENDS)('payout pipeline with real signer devices on $name', ({ name, make }) => {
   let backend: TestBackend;
   let database: Database;
   let h: Harness;
   let n = 0;
 
   beforeAll(async () => {
-    backend = sqliteBackend();
+    backend = await make();
     database = await backend.open();
-    h = await startHarness(database, 'pipeline');
+    h = await startHarness(database, `pipeline-${name}`);
   }, 120_000);
   afterAll(async () => {
     await h?.close();
@@ -238,7 +238,10 @@ describe('payout pipeline with real signer devices', () => {
     let asked = 0;
     const counting = h.signing.map((s) => ({
       ...s,
-      signPsbt: (p: never) => (asked++, s.signPsbt(p)),
+      signPsbt: (p: never) => {
+        asked += 1;
+        return s.signPsbt(p);
+      },,
     }));
     await runPipelineOnce(h.deps({ devices: () => counting as never }));
     expect((await getWithdrawal(database.db, withdrawal.id)).state).toBe('approved');
