@@ -180,7 +180,7 @@ describe.each(BACKENDS)('payout pipeline with real signer devices on $name', ({ 
       .executeTakeFirstOrThrow();
     const report = JSON.parse(row.device_report ?? 'null') as { name: string; deviceId: string };
     expect(report.name).toBe('POLICY_REFUSED');
-    expect(h.node.paidTo('0014' + '66'.repeat(20))).toBe(0n);
+    expect(h.node.paidTo(`0014${'66'.repeat(20)}`)).toBe(0n);
     const reports = await database.db.selectFrom('device_reports').selectAll().execute();
     expect(reports.some((r) => r.name === 'POLICY_REFUSED')).toBe(true);
     // Its reserved coins are free again: the next withdrawal can use them.
