@@ -344,13 +344,29 @@ export class DevnetNode {
     const hashes: string[] = [];
     for (let i = 0; i < count; i++) {
       const tip = this.#chain.tip;
-      const time = Math.max(tip.block.header.time + 1, tip.mtp + 1, this.nowSeconds());
-      const block = assembleBlock(this.#chain, this.#mempool, {
+      let time = Math.max(tip.block.header.time + 1, tip.mtp + 1, this.nowSeconds());
+      let block = assembleBlock(this.#chain, this.#mempool, {
         payoutScript: script,
         time,
         blockMinFeeSatPerKvB: this.minRelayFeeSatPerKvB,
         maxTries,
       });
+      // After invalidateblock, the same parent, transactions, payout and second give the very
+      // block that was invalidated (its hash is known and failed): move the time on, as a miner
+      // rolling nTime would, until the block is new.
+      for (
+        let bump = 0;
+        block !== null && this.#chain.get(block.hash) !== undefined && bump < 600;
+        bump++
+      ) {
+        time += 1;
+        block = assembleBlock(this.#chain, this.#mempool, {
+          payoutScript: script,
+          time,
+          blockMinFeeSatPerKvB: this.minRelayFeeSatPerKvB,
+          maxTries,
+        });
+      }
       if (block === null) break;
       const entry = this.#chain.addBlock(block);
       this.#afterReorg(this.#chain.activateBestChain());
