@@ -119,63 +119,77 @@ export async function submitWithdrawal(
   const script = addressToScript(deps.network, input.address);
   const nowMs = deps.now();
   const at = new Date(nowMs);
-  return withTransaction(deps.db, async (trx) => {
-    const inserted = await insertWithdrawal(trx, {
-      id: newWithdrawalId(),
-      userId: input.userId,
-      idempotencyKey: input.idempotencyKey,
-      asset: ASSET,
-      destinationScript: script,
-      amount: input.amount,
-      state: 'requested',
-      at,
-    });
-    if (!inserted.created) return inserted;
-    const w = inserted.withdrawal;
-    const h = await history(trx, w.userId, w.id, deps.risk, nowMs);
-    const decision = evaluateWithdrawal(
-      {
-        withdrawalId: w.id,
-        userId: w.userId,
-        scriptPubKey: hex(script),
-        amount: w.amount,
-        flags: {
-          ...(input.flags.passwordChangedAt === undefined
-            ? {}
-            : { passwordChangedAt: input.flags.passwordChangedAt }),
-          ...(input.flags.twoFactorChangedAt === undefined
-            ? {}
-            : { twoFactorChangedAt: input.flags.twoFactorChangedAt }),
-          newDevice: input.flags.newDevice,
-          newDestination: input.flags.newDestination ?? false,
-        },
-      },
-      { ...h, realizedProfit: input.flags.realizedProfit ?? 0n },
-      deps.risk,
-      Math.floor(nowMs / 1000),
-    );
-    const to =
-      decision.outcome === 'approve'
-        ? 'approved'
-        : decision.outcome === 'hold'
-          ? 'held'
-          : 'rejected';
-    if (to !== 'rejected') {
-      await postEntry(
-        trx,
-        withdrawalAccepted({ withdrawalId: w.id, userId: w.userId, amount: w.amount, userFee: 0n }),
+  // READ COMMITTED on PostgreSQL: the funds check cannot race (postJournalEntry locks the user's
+  // account row before reading its balance), and the risk history is read without making every
+  // concurrent submission a serialization conflict. The price: two submissions racing may both
+  // see the other absent from the frequency and global-outflow windows (soft online limits; the
+  // devices' velocity caps are the hard ones). SQLite serialises writers anyway.
+  return withTransaction(
+    deps.db,
+    async (trx) => {
+      const inserted = await insertWithdrawal(trx, {
+        id: newWithdrawalId(),
+        userId: input.userId,
+        idempotencyKey: input.idempotencyKey,
+        asset: ASSET,
+        destinationScript: script,
+        amount: input.amount,
+        state: 'requested',
         at,
+      });
+      if (!inserted.created) return inserted;
+      const w = inserted.withdrawal;
+      const h = await history(trx, w.userId, w.id, deps.risk, nowMs);
+      const decision = evaluateWithdrawal(
+        {
+          withdrawalId: w.id,
+          userId: w.userId,
+          scriptPubKey: hex(script),
+          amount: w.amount,
+          flags: {
+            ...(input.flags.passwordChangedAt === undefined
+              ? {}
+              : { passwordChangedAt: input.flags.passwordChangedAt }),
+            ...(input.flags.twoFactorChangedAt === undefined
+              ? {}
+              : { twoFactorChangedAt: input.flags.twoFactorChangedAt }),
+            newDevice: input.flags.newDevice,
+            newDestination: input.flags.newDestination ?? false,
+          },
+        },
+        { ...h, realizedProfit: input.flags.realizedProfit ?? 0n },
+        deps.risk,
+        Math.floor(nowMs / 1000),
       );
-    }
-    const moved = await transitionWithdrawal(trx, {
-      id: w.id,
-      to,
-      at: BigInt(nowMs),
-      riskOutcome: decision.outcome,
-      riskReasons: decision.reasons.map(reasonText),
-    });
-    return { withdrawal: moved, created: true };
-  });
+      const to =
+        decision.outcome === 'approve'
+          ? 'approved'
+          : decision.outcome === 'hold'
+            ? 'held'
+            : 'rejected';
+      if (to !== 'rejected') {
+        await postEntry(
+          trx,
+          withdrawalAccepted({
+            withdrawalId: w.id,
+            userId: w.userId,
+            amount: w.amount,
+            userFee: 0n,
+          }),
+          at,
+        );
+      }
+      const moved = await transitionWithdrawal(trx, {
+        id: w.id,
+        to,
+        at: BigInt(nowMs),
+        riskOutcome: decision.outcome,
+        riskReasons: decision.reasons.map(reasonText),
+      });
+      return { withdrawal: moved, created: true };
+    },
+    { isolation: 'read committed' },
+  );
 }
 
 /** Operator approval of a held, refused or failed withdrawal. */

@@ -78,6 +78,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .alterTable('withdrawals')
     .addColumn('user_fee', int, (c) => c.notNull().defaultTo(0))
     .execute();
+  // The intake's risk history reads a user's recent withdrawals and every withdrawal in the
+  // global outflow window.
+  await db.schema
+    .createIndex('withdrawals_user_created_idx')
+    .on('withdrawals')
+    .columns(['user_id', 'created_at'])
+    .execute();
+  await db.schema
+    .createIndex('withdrawals_created_idx')
+    .on('withdrawals')
+    .columns(['created_at'])
+    .execute();
   /** JSON of the device's coded refusal report, when a device refused the payout. */
   await db.schema.alterTable('withdrawals').addColumn('device_report', 'text').execute();
 
@@ -157,6 +169,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   ]) {
     await db.schema.dropTable(t).execute();
   }
+  await db.schema.dropIndex('withdrawals_created_idx').execute();
+  await db.schema.dropIndex('withdrawals_user_created_idx').execute();
   for (const c of ['device_report', 'user_fee', 'payout_id']) {
     await db.schema.alterTable('withdrawals').dropColumn(c).execute();
   }

@@ -165,6 +165,29 @@ for (const { name, make } of BACKENDS) {
       expect(await available(user)).toBe(49_000_000n);
     });
 
+    it('never overdraws under concurrent submissions (20 racing for funds that cover 10)', async () => {
+      const user = unique('u');
+      await fund(user, 1_000_000n);
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) =>
+          submitWithdrawal(deps, {
+            userId: user,
+            idempotencyKey: `race-${i}`,
+            address: good,
+            amount: 100_000n,
+            flags,
+          }),
+        ),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled').length;
+      const refused = results.filter(
+        (r) => r.status === 'rejected' && isCoordinatorError(r.reason, 'INSUFFICIENT_FUNDS'),
+      ).length;
+      expect(ok).toBe(10);
+      expect(refused).toBe(10);
+      expect(await available(user)).toBe(0n);
+    });
+
     it('refuses an address of another network as malformed', async () => {
       const err = await submitWithdrawal(deps, {
         userId: unique('u'),
