@@ -30,7 +30,8 @@ import { BitcoindBackend } from '../chain/bitcoind-backend.js';
 import { EsploraBackend } from '../chain/esplora-backend.js';
 import type { ChainBackend } from '../chain/interface.js';
 import { CoordinatorError } from '../errors.js';
-import { parseFeeConfig, parseFollowerConfig } from '../gateway/config.js';
+import { Broadcaster } from '../gateway/broadcaster.js';
+import { parseBroadcastConfig, parseFeeConfig, parseFollowerConfig } from '../gateway/config.js';
 import { estimateFee } from '../gateway/fees.js';
 import { ChainFollower } from '../gateway/follower.js';
 import { OutpointIndex, ScriptIndex } from '../gateway/watch-index.js';
@@ -40,10 +41,11 @@ import { handleBlockEvent } from '../service/chain-events.js';
 import { KeylineService } from '../service/coordinator-service.js';
 import { confirmStep, type PayoutDeps, runPipelineOnce } from '../service/payouts.js';
 import { treasuryStep } from '../service/treasury.js';
-import { DeviceLink } from '../signing/device-link.js';
+import { DeviceLink, type OpenTransport } from '../signing/device-link.js';
 import { apiKeyStore } from '../storage/api-keys.js';
 import { type Database, openDatabase } from '../storage/database.js';
 import { SqlGatewayStore } from '../storage/gateway-store.js';
+import { payoutsInState } from '../storage/signing.js';
 import { createPayoutVault } from '../vault/payout-vault.js';
 import type { CoordinatorConfig } from './config.js';
 import { readSecretKeyFile } from './key-files.js';
@@ -73,6 +75,8 @@ interface DevnetModule {
 export interface RunOptions {
   readonly logger?: Logger;
   readonly now?: () => number;
+  /** How a device's line is opened (default: the serial port at its path). Tests inject pairs. */
+  readonly openTransport?: OpenTransport;
 }
 
 async function openChain(config: CoordinatorConfig, log: Logger) {
@@ -153,7 +157,9 @@ export async function runCoordinator(
           },
           {
             coordinatorKey: linkKey,
-            open: (path, baud) => SerialTransport.open({ path, baudRate: baud }),
+            open:
+              options.openTransport ??
+              ((path, baud) => SerialTransport.open({ path, baudRate: baud })),
             now,
             signTimeoutMs: config.devices.signTimeoutMs,
             infoTimeoutMs: config.devices.infoTimeoutMs,
@@ -196,6 +202,12 @@ export async function runCoordinator(
         coinbase: false,
       });
     }
+    // Our broadcast payouts: re-sent (the same bytes) until buried, and reported by the follower
+    // when a block includes them (that records the payout's height; it settles at depth).
+    const broadcaster = new Broadcaster(backend, parseBroadcastConfig({}));
+    for (const p of await payoutsInState(db, 'broadcast')) {
+      if (p.txid !== null && p.rawTx !== null) broadcaster.track(p.txid, p.rawTx);
+    }
     let tip: number | null = null;
     const depositDeps = { risk: config.risk, confirmations: config.deposits.confirmations, now };
     const follower = new ChainFollower({
@@ -203,6 +215,7 @@ export async function runCoordinator(
       store: new SqlGatewayStore(db, now),
       scripts,
       outpoints,
+      tracked: broadcaster,
       config: parseFollowerConfig({ ...config.gateway, network: config.network }),
       handler: (event, trx) =>
         handleBlockEvent(
@@ -241,7 +254,11 @@ export async function runCoordinator(
       db,
       vault: createPayoutVault({ wallet, now: () => new Date(now()) }),
       chain: {
-        broadcast: (raw) => backend.broadcast(raw),
+        broadcast: async (raw) => {
+          const txid = await backend.broadcast(raw);
+          broadcaster.track(txid, raw);
+          return txid;
+        },
         tipHeight: async () => tip ?? (await backend.tip()).height,
         feeRate: async () =>
           (await estimateFee(backend, fees, config.payouts.feeTargetBlocks)).satPerKvB,
@@ -306,6 +323,13 @@ export async function runCoordinator(
     every('pipeline', config.payouts.pollMs, async () => {
       if (treasury !== null && tip !== null) await treasuryStep(treasury);
       await runPipelineOnce(payoutDeps);
+      for (const e of await broadcaster.tick()) {
+        if (e.type === 'conflict' || e.type === 'gave_up') {
+          log.error({ event: `broadcast_${e.type}`, txid: e.txid, reason: e.reason });
+        } else if (e.type === 'sent' && !e.first) {
+          log.info({ event: 'rebroadcast', txid: e.txid });
+        }
+      }
       if (tip !== null) await confirmStep(payoutDeps, tip);
     });
     every('devices', 10_000, async () => {
