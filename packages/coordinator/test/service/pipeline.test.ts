@@ -241,7 +241,7 @@ describe.each(BACKENDS)('payout pipeline with real signer devices on $name', ({ 
       signPsbt: (p: never) => {
         asked += 1;
         return s.signPsbt(p);
-      },,
+      },
     }));
     await runPipelineOnce(h.deps({ devices: () => counting as never }));
     expect((await getWithdrawal(database.db, withdrawal.id)).state).toBe('approved');
