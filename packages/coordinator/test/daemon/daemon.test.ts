@@ -19,7 +19,9 @@ import { createApiKey } from '../../src/storage/api-keys.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { type Deployment, flow, type Running } from '../service/pipeline-harness.js';
 
-const DEVICE = (await import(/* @vite-ignore */ '../../../signer-device/src/index.js')) as {
+/** The device package's handlers, from its source (kept out of this tsc program, like FLOW). */
+const DEVICE_SRC = '../../../signer-device/src/index.js';
+const DEVICE = (await import(/* @vite-ignore */ DEVICE_SRC)) as {
   signerHandlers(signer: unknown): never;
 };
 interface RunningWithSigner extends Running {
