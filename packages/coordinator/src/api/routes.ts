@@ -7,12 +7,14 @@
 import { actor, roles } from './auth.js';
 import { defineRoute, type Route } from './route.js';
 import {
+  activateDeviceBody,
   apiKeyParams,
   createApiKeyBody,
   DEFAULT_PAGE,
   depositAddressBody,
   depositListQuery,
   depositParams,
+  deviceParams,
   noteBody,
   pauseBody,
   resumeBody,
@@ -31,6 +33,8 @@ import {
   depositJson,
   depositPageResponse,
   depositResponse,
+  deviceJson,
+  deviceResponse,
   devicesJson,
   devicesResponse,
   reconciliationJson,
@@ -276,6 +280,19 @@ const operatorRoutes: readonly Route[] = [
     access: OPERATOR,
     responses: one('the devices', devicesResponse),
     handle: async ({ service }) => ok(devicesJson(await service.devices())),
+  }),
+  defineRoute({
+    id: 'activateDevice',
+    method: 'POST',
+    url: '/v1/devices/:id/activate',
+    summary: "Forward a second holder's signed activation to a device (after it restarted)",
+    access: OPERATOR,
+    params: deviceParams,
+    body: activateDeviceBody,
+    responses: one('the device after activation', deviceResponse),
+    errors: [404, 422],
+    handle: async ({ service }, { params, body }) =>
+      ok(deviceJson(await service.activateDevice(params.id, body))),
   }),
   defineRoute({
     id: 'getReconciliation',

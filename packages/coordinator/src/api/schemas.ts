@@ -1,3 +1,4 @@
+import { hexToBytes } from '@noble/hashes/utils.js';
 /**
  * The API's request schemas (zod, strict objects): the one description of what the HTTP layer
  * accepts, used both to parse every request and to generate /openapi.json. Money crosses JSON
@@ -132,6 +133,26 @@ export const pauseBody = z.strictObject({
 });
 
 export const resumeBody = EMPTY.optional();
+
+const hexBytes = (n: number, what: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^[0-9a-f]{${2 * n}}$`), {
+      error: `expected ${what} as ${2 * n} lowercase hex characters`,
+    })
+    .transform((h) => hexToBytes(h));
+
+/** keyline-signer sign-activation's JSON output, as is. */
+export const activateDeviceBody = z.strictObject({
+  deviceId: printable(1, 64, 'a device id'),
+  challenge: hexBytes(32, 'the challenge'),
+  bootNonce: hexBytes(32, 'the boot nonce'),
+  expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  holderKeyId: printable(1, 64, 'a holder key id'),
+  signature: hexBytes(64, 'the Ed25519 signature'),
+});
+
+export const deviceParams = z.strictObject({ id: printable(1, 64, 'a device id') });
 
 export const createApiKeyBody = z.strictObject({
   name: printable(1, 64, 'a key name'),

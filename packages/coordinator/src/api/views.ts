@@ -114,18 +114,16 @@ export const statusResponse = z.strictObject({
   network: z.string(),
 });
 
-export const devicesResponse = z.strictObject({
-  devices: z.array(
-    z.strictObject({
-      deviceId: z.string(),
-      serialPath: z.string(),
-      state: z.string(),
-      lastSeen: timeMs.nullable(),
-      policyVersion: z.number().int().nullable(),
-      fingerprint: z.string(),
-    }),
-  ),
+export const deviceResponse = z.strictObject({
+  deviceId: z.string(),
+  serialPath: z.string(),
+  state: z.string(),
+  lastSeen: timeMs.nullable(),
+  policyVersion: z.number().int().nullable(),
+  fingerprint: z.string(),
 });
+
+export const devicesResponse = z.strictObject({ devices: z.array(deviceResponse) });
 
 export const reconciliationResponse = z.strictObject({
   ok: z.boolean(),
@@ -194,17 +192,19 @@ export function statusJson(s: ServiceStatus): z.infer<typeof statusResponse> {
   };
 }
 
-export function devicesJson(list: readonly DeviceView[]): z.infer<typeof devicesResponse> {
+export function deviceJson(d: DeviceView): z.infer<typeof deviceResponse> {
   return {
-    devices: list.map((d) => ({
-      deviceId: d.deviceId,
-      serialPath: d.serialPath,
-      state: d.state,
-      lastSeen: d.lastSeen,
-      policyVersion: d.policyVersion,
-      fingerprint: d.fingerprint,
-    })),
+    deviceId: d.deviceId,
+    serialPath: d.serialPath,
+    state: d.state,
+    lastSeen: d.lastSeen,
+    policyVersion: d.policyVersion,
+    fingerprint: d.fingerprint,
   };
+}
+
+export function devicesJson(list: readonly DeviceView[]): z.infer<typeof devicesResponse> {
+  return { devices: list.map(deviceJson) };
 }
 
 export function reconciliationJson(r: ReconciliationView): z.infer<typeof reconciliationResponse> {

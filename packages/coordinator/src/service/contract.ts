@@ -115,6 +115,16 @@ export interface Page<T> {
   readonly next: string | null;
 }
 
+/** A second holder's signature over a device's activation challenge (keyline-signer sign-activation). */
+export interface SignedActivation {
+  readonly deviceId: string;
+  readonly challenge: Uint8Array;
+  readonly bootNonce: Uint8Array;
+  readonly expiresAt: number;
+  readonly holderKeyId: string;
+  readonly signature: Uint8Array;
+}
+
 export interface CoordinatorService {
   createDepositAddress(userId: string): Promise<{ userId: string; address: string; index: number }>;
   /** Idempotent by (userId, idempotencyKey); DUPLICATE when the key is reused with other content. */
@@ -152,6 +162,8 @@ export interface CoordinatorService {
   resume(operator: string): Promise<ServiceStatus>;
   status(): Promise<ServiceStatus>;
   devices(): Promise<readonly DeviceView[]>;
+  /** Forward a signed activation to the device over its line (after a reboot); NOT_FOUND if unknown. */
+  activateDevice(deviceId: string, activation: SignedActivation): Promise<DeviceView>;
   reconciliation(): Promise<ReconciliationView>;
   /** Counts for /metrics. */
   withdrawalCountsByState(): Promise<Readonly<Record<string, number>>>;

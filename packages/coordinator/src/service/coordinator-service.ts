@@ -22,6 +22,7 @@ import type {
   DeviceView,
   ReconciliationView,
   ServiceStatus,
+  SignedActivation,
   SubmitWithdrawalInput,
   WithdrawalView,
 } from './contract.js';
@@ -193,6 +194,33 @@ export class KeylineService implements CoordinatorService {
         fingerprint: bytesToHex(r.fingerprint),
       };
     });
+  }
+
+  async activateDevice(deviceId: string, activation: SignedActivation): Promise<DeviceView> {
+    const link = this.deps.devices().find((l) => l.deviceId === deviceId);
+    if (link === undefined) {
+      throw new CoordinatorError(
+        'NOT_FOUND',
+        `devices/activate: expected an enrolled device '${deviceId.slice(0, 64)}', got none`,
+      );
+    }
+    await link.call('activate', {
+      activation: {
+        deviceId: activation.deviceId,
+        challenge: Uint8Array.from(activation.challenge),
+        bootNonce: Uint8Array.from(activation.bootNonce),
+        expiresAt: activation.expiresAt,
+        holderKeyId: activation.holderKeyId,
+        signature: Uint8Array.from(activation.signature),
+      },
+    });
+    await link.refresh();
+    this.deps.log?.('device_activated', { deviceId });
+    const view = (await this.devices()).find((d) => d.deviceId === deviceId);
+    if (view === undefined) {
+      throw new CoordinatorError('NOT_FOUND', `devices/activate: device '${deviceId}' vanished`);
+    }
+    return view;
   }
 
   /**

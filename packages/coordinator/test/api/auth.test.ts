@@ -82,6 +82,7 @@ describe('role matrix (the documented one)', () => {
       'resume',
       'getStatus',
       'listDevices',
+      'activateDevice',
       'getReconciliation',
     ]) {
       expect(byId[id]).toEqual(['admin', 'operator']);

@@ -11,6 +11,7 @@ import type {
   DeviceView,
   ReconciliationView,
   ServiceStatus,
+  SignedActivation,
   SubmitWithdrawalInput,
   WithdrawalState,
   WithdrawalView,
@@ -33,6 +34,7 @@ export class FakeService implements CoordinatorService {
   >();
   readonly byKey = new Map<string, string>();
   readonly deposits: DepositView[] = [];
+  readonly activations: { deviceId: string; activation: SignedActivation }[] = [];
   devicesList: DeviceView[] = [
     {
       deviceId: 'signer-a',
@@ -321,6 +323,19 @@ export class FakeService implements CoordinatorService {
   async devices() {
     await this.enter('devices');
     return this.devicesList;
+  }
+
+  async activateDevice(deviceId: string, activation: SignedActivation) {
+    await this.enter('activateDevice');
+    this.activations.push({ deviceId, activation });
+    const d = this.devicesList.find((x) => x.deviceId === deviceId);
+    if (d === undefined) {
+      throw new CoordinatorError(
+        'NOT_FOUND',
+        `fake/activateDevice: expected device '${deviceId}', got none`,
+      );
+    }
+    return { ...d, state: 'armed' };
   }
 
   async reconciliation(): Promise<ReconciliationView> {

@@ -158,6 +158,18 @@ export const SAMPLES: Readonly<Record<string, Sample>> = Object.freeze({
   resume: { method: 'POST', url: '/v1/resume' },
   getStatus: { method: 'GET', url: '/v1/status' },
   listDevices: { method: 'GET', url: '/v1/devices' },
+  activateDevice: {
+    method: 'POST',
+    url: '/v1/devices/signer-b/activate',
+    body: {
+      deviceId: 'signer-b',
+      challenge: 'ab'.repeat(32),
+      bootNonce: 'cd'.repeat(32),
+      expiresAt: 1_800_000_600,
+      holderKeyId: 'holder-2',
+      signature: 'ef'.repeat(64),
+    },
+  },
   getReconciliation: { method: 'GET', url: '/v1/reconciliation' },
   listApiKeys: { method: 'GET', url: '/v1/api-keys' },
   createApiKey: {

@@ -187,6 +187,36 @@ describe('operator routes', () => {
     expect(r2.statusCode).toBe(409);
   });
 
+  it('POST /v1/devices/:id/activate forwards the signed activation as bytes; bad hex is a 400', async () => {
+    const activation = {
+      deviceId: 'signer-b',
+      challenge: 'ab'.repeat(32),
+      bootNonce: 'cd'.repeat(32),
+      expiresAt: 1_800_000_600,
+      holderKeyId: 'holder-2',
+      signature: 'ef'.repeat(64),
+    };
+    const r = await call(s.app, 'POST', '/v1/devices/signer-b/activate', {
+      key: s.keys.operator,
+      body: activation,
+    });
+    expect(body(r, 'activateDevice')).toMatchObject({ deviceId: 'signer-b', state: 'armed' });
+    const forwarded = s.service.activations[0]?.activation;
+    expect(forwarded?.challenge).toEqual(new Uint8Array(32).fill(0xab));
+    expect(forwarded?.signature).toEqual(new Uint8Array(64).fill(0xef));
+    const bad = await call(s.app, 'POST', '/v1/devices/signer-b/activate', {
+      key: s.keys.operator,
+      body: { ...activation, signature: 'zz'.repeat(64) },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(s.service.activations).toHaveLength(1);
+    const unknown = await call(s.app, 'POST', '/v1/devices/nope/activate', {
+      key: s.keys.operator,
+      body: activation,
+    });
+    expect(unknown.statusCode).toBe(404);
+  });
+
   it('GET /v1/status, /v1/devices, /v1/reconciliation', async () => {
     const st = await call(s.app, 'GET', '/v1/status', { key: s.keys.operator });
     expect(body(st, 'getStatus')).toEqual({
