@@ -93,6 +93,8 @@ export const coordinatorConfigSchema = z.strictObject({
       confirmations: z.number().int().min(1).max(100).default(1),
       feeTargetBlocks: z.number().int().min(1).max(1008).default(6),
       pollMs: z.number().int().min(10).max(600_000).default(1_000),
+      /** A broadcast payout unconfirmed this long gets an RBF fee bump when the estimate rose. */
+      bumpAfterMinutes: z.number().int().min(1).max(10_080).default(30),
     })
     .default({
       maxBatch: 100,
@@ -100,6 +102,7 @@ export const coordinatorConfigSchema = z.strictObject({
       confirmations: 1,
       feeTargetBlocks: 6,
       pollMs: 1_000,
+      bumpAfterMinutes: 30,
     }),
   fees: feeConfigSchema,
   deposits: z

@@ -39,7 +39,7 @@ import { signWithdrawalIntent } from '../risk/intent.js';
 import { addressToScript } from '../service/address.js';
 import { handleBlockEvent } from '../service/chain-events.js';
 import { KeylineService } from '../service/coordinator-service.js';
-import { confirmStep, type PayoutDeps, runPipelineOnce } from '../service/payouts.js';
+import { bumpStep, confirmStep, type PayoutDeps, runPipelineOnce } from '../service/payouts.js';
 import { treasuryStep } from '../service/treasury.js';
 import { DeviceLink, type OpenTransport } from '../signing/device-link.js';
 import { apiKeyStore } from '../storage/api-keys.js';
@@ -323,6 +323,7 @@ export async function runCoordinator(
     every('pipeline', config.payouts.pollMs, async () => {
       if (treasury !== null && tip !== null) await treasuryStep(treasury);
       await runPipelineOnce(payoutDeps);
+      await bumpStep(payoutDeps, { afterMs: config.payouts.bumpAfterMinutes * 60_000 });
       for (const e of await broadcaster.tick()) {
         if (e.type === 'conflict' || e.type === 'gave_up') {
           log.error({ event: `broadcast_${e.type}`, txid: e.txid, reason: e.reason });

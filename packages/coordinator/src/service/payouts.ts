@@ -18,7 +18,11 @@ import { encodeCanonical } from '@keyline/wire-protocol';
 import type { Kysely, Transaction } from 'kysely';
 import { CoordinatorError, isCoordinatorError } from '../errors.js';
 import { sweepToCold } from '../ledger/treasury-entries.js';
-import { withdrawalBroadcast, withdrawalConfirmed } from '../ledger/withdrawal-entries.js';
+import {
+  withdrawalBroadcast,
+  withdrawalConfirmed,
+  withdrawalFeeBumped,
+} from '../ledger/withdrawal-entries.js';
 import type { SignedWithdrawalIntent, signWithdrawalIntent } from '../risk/intent.js';
 import {
   collectSignatures,
@@ -28,6 +32,7 @@ import {
 import type { Schema } from '../storage/schema.js';
 import {
   deferPayout,
+  getPayout,
   getSetting,
   insertDeviceReport,
   insertPayout,
@@ -43,6 +48,7 @@ import { withTransaction } from '../storage/transaction.js';
 import { getWithdrawal, type Withdrawal } from '../storage/withdrawals.js';
 import { postEntry } from './post-entry.js';
 import { TREASURY_USER } from './treasury.js';
+import { storedSum } from './views.js';
 
 export const PAUSE_SETTING = 'withdrawals_paused';
 
@@ -68,6 +74,16 @@ export interface PayoutVault {
     psbt: Uint8Array,
     replies: readonly { deviceId: string; signatures: SignatureReply }[],
   ): { rawTx: Uint8Array; txid: string };
+  /**
+   * A replacement of a broadcast payout (same inputs and payments, more fee from the change), or
+   * null when the change cannot pay it. Reserves nothing: the inputs stay the original's.
+   */
+  replace(
+    trx: Transaction<Schema>,
+    original: { psbt: Uint8Array; rawTx: Uint8Array },
+    outputs: readonly { withdrawalId: string; outputIndex: number }[],
+    feeRate: bigint,
+  ): Promise<{ psbt: Uint8Array; fee: bigint; vsize: bigint; feeRate: bigint } | null>;
   /** The payout's inputs are spent by `txid` (called when it confirms). */
   settle(trx: Transaction<Schema>, payoutId: bigint, txid: string): Promise<void>;
 }
@@ -231,12 +247,16 @@ export async function signPayout(
     return 'deferred';
   }
   const at = BigInt(nowMs);
+  const replacement = payout.replacesId !== null;
   if (outcome.kind === 'refused') {
     await withTransaction(deps.db, async (trx) => {
       await transitionPayout(trx, { id: payout.id, to: 'refused', at });
       await insertDeviceReport(trx, payout.id, outcome.report);
-      await deps.vault.release(trx, payout.id);
-      await moveAll(trx, payout.id, 'refused', at, { deviceReport: outcome.report });
+      // A refused replacement leaves the original broadcast and its withdrawals untouched.
+      if (!replacement) {
+        await deps.vault.release(trx, payout.id);
+        await moveAll(trx, payout.id, 'refused', at, { deviceReport: outcome.report });
+      }
     });
     deps.log?.('payout_refused', { payoutId: String(payout.id), report: outcome.report });
     return 'refused';
@@ -252,7 +272,7 @@ export async function signPayout(
       txid,
       signers: outcome.replies.map((r) => r.deviceId),
     });
-    await moveAll(trx, payout.id, 'signed', at);
+    if (!replacement) await moveAll(trx, payout.id, 'signed', at);
     deps.crashPoint?.('sign:before_commit');
   });
   deps.crashPoint?.('sign:after_commit');
@@ -313,6 +333,11 @@ export async function broadcastPayout(
   }
   deps.crashPoint?.('broadcast:after_send');
   const at = BigInt(deps.now());
+  if (payout.replacesId !== null) {
+    await recordReplacementBroadcast(deps, payout, at);
+    deps.log?.('payout_replacement_broadcast', { payoutId: String(payout.id), txid: payout.txid });
+    return 'broadcast';
+  }
   await withTransaction(deps.db, async (trx) => {
     await transitionPayout(trx, { id: payout.id, to: 'broadcast', at });
     const moved = await moveAll(trx, payout.id, 'broadcast', at);
@@ -344,7 +369,7 @@ export async function confirmStep(deps: PayoutDeps, tipHeight: number): Promise<
     const txid = payout.txid;
     await withTransaction(deps.db, async (trx) => {
       await transitionPayout(trx, { id: payout.id, to: 'confirmed', at });
-      const moved = await moveAll(trx, payout.id, 'confirmed', at);
+      const moved = await moveAll(trx, payout.id, 'confirmed', at, { payoutId: payout.id });
       const shares = feeShares(payout.fee, moved.length);
       for (const [i, w] of moved.entries()) {
         const fee = shares[i] ?? 0n;
@@ -356,19 +381,26 @@ export async function confirmStep(deps: PayoutDeps, tipHeight: number): Promise<
           );
           continue;
         }
+        // What the reserve holds beyond the amount: every fee share reserved at broadcast and at
+        // each replacement (the pending account's stored sum, see post-entry.ts).
+        const reserved = (await storedSum(trx, 'pending_withdrawals', w.id)) - w.amount;
         await postEntry(
           trx,
           withdrawalConfirmed({
             withdrawalId: w.id,
             amount: w.amount,
             userFee: 0n,
-            reservedNetworkFee: fee,
+            reservedNetworkFee: reserved,
             paidNetworkFee: fee,
           }),
           new Date(Number(at)),
         );
       }
-      await deps.vault.settle(trx, payout.id, txid);
+      // Every other version of this payment (the original or another replacement) is now dead.
+      for (const other of await otherVersions(trx, payout.id)) {
+        await transitionPayout(trx, { id: other, to: 'replaced', at });
+      }
+      await deps.vault.settle(trx, await rootOf(trx, payout), txid);
       deps.crashPoint?.('confirm:before_commit');
     });
     deps.crashPoint?.('confirm:after_commit');
@@ -376,6 +408,117 @@ export async function confirmStep(deps: PayoutDeps, tipHeight: number): Promise<
     deps.log?.('payout_confirmed', { payoutId: String(payout.id), txid });
   }
   return confirmed;
+}
+
+/** The first version of a payment (the payout whose coins are reserved). */
+async function rootOf(db: Kysely<Schema>, payout: Payout): Promise<bigint> {
+  let p = payout;
+  while (p.replacesId !== null) p = await getPayout(db, p.replacesId);
+  return p.id;
+}
+
+/** Still-open payouts paying the same withdrawals as `id`, other than it. */
+async function otherVersions(db: Kysely<Schema>, id: bigint): Promise<bigint[]> {
+  const rows = await db
+    .selectFrom('payout_withdrawals as a')
+    .innerJoin('payout_withdrawals as b', 'b.withdrawal_id', 'a.withdrawal_id')
+    .innerJoin('payouts as p', 'p.id', 'b.payout_id')
+    .select('p.id')
+    .distinct()
+    .where('a.payout_id', '=', id)
+    .where('b.payout_id', '!=', id)
+    .where('p.state', 'in', ['signing', 'signed', 'broadcast'])
+    .execute();
+  return rows.map((r) => BigInt(r.id));
+}
+
+/** A replacement went out: the fee increase is reserved from each withdrawal (ledger). */
+async function recordReplacementBroadcast(
+  deps: PayoutDeps,
+  payout: Payout,
+  at: bigint,
+): Promise<void> {
+  if (payout.replacesId === null || payout.txid === null) return;
+  const txid = payout.txid;
+  const previous = await getPayout(deps.db, payout.replacesId);
+  await withTransaction(deps.db, async (trx) => {
+    await transitionPayout(trx, { id: payout.id, to: 'broadcast', at });
+    const outputs = await payoutOutputs(trx, payout.id);
+    const increase = payout.fee > previous.fee ? payout.fee - previous.fee : 0n;
+    const shares = feeShares(increase, outputs.length);
+    for (const [i, o] of outputs.entries()) {
+      const w = await getWithdrawal(trx, o.withdrawalId);
+      const share = shares[i] ?? 0n;
+      if (share > 0n && w.userId !== TREASURY_USER) {
+        await postEntry(
+          trx,
+          withdrawalFeeBumped({ withdrawalId: w.id, replacementTxid: txid, feeIncrease: share }),
+          new Date(Number(at)),
+        );
+      }
+    }
+  });
+}
+
+export interface BumpOptions {
+  /** A broadcast payout unconfirmed for this long is a candidate for a fee bump. */
+  readonly afterMs: number;
+}
+
+/**
+ * Step: bump the fee of stuck payouts (RBF). A payout broadcast at least `afterMs` ago, still
+ * unconfirmed, with no open replacement, whose fee rate is below the gateway's estimate, gets a
+ * replacement: the same inputs and payments, more fee from the change (vault.replace), which then
+ * goes through the same signing (the devices check the replacement and cap the bump) and
+ * broadcast steps. Never new inputs: a signed payment is never rebuilt from disjoint coins.
+ */
+export async function bumpStep(deps: PayoutDeps, options: BumpOptions): Promise<number> {
+  if (await isPaused(deps.db)) return 0;
+  const nowMs = deps.now();
+  let bumped = 0;
+  const candidates = (await payoutsInState(deps.db, 'broadcast')).filter(
+    (p) => p.blockHeight === null && Number(p.updatedAt) + options.afterMs <= nowMs,
+  );
+  if (candidates.length === 0) return 0;
+  const target = await deps.chain.feeRate();
+  for (const p of candidates) {
+    if (p.feeRate >= target || p.rawTx === null) continue;
+    const open = await deps.db
+      .selectFrom('payouts')
+      .select('id')
+      .where('replaces_id', '=', p.id)
+      .where('state', 'in', ['signing', 'signed', 'broadcast'])
+      .executeTakeFirst();
+    if (open !== undefined) continue;
+    const rawTx = p.rawTx;
+    const created = await withTransaction(deps.db, async (trx) => {
+      const outputs = await payoutOutputs(trx, p.id);
+      const next = await deps.vault.replace(trx, { psbt: p.psbt, rawTx }, outputs, target);
+      if (next === null) return null;
+      return insertPayout(trx, {
+        psbt: next.psbt,
+        intents: encodeCanonical([]),
+        fee: next.fee,
+        vsize: next.vsize,
+        feeRate: next.feeRate,
+        replacesId: p.id,
+        outputs,
+        at: BigInt(nowMs),
+      });
+    });
+    if (created === null) {
+      deps.log?.('fee_bump_unaffordable', { payoutId: String(p.id) });
+      continue;
+    }
+    bumped += 1;
+    deps.log?.('fee_bump', {
+      payoutId: String(p.id),
+      replacementId: String(created.id),
+      fee: String(created.fee),
+      feeRate: String(created.feeRate),
+    });
+  }
+  return bumped;
 }
 
 /** One pass of the pipeline: batch, sign what is due, broadcast what is signed. */

@@ -12,6 +12,7 @@
  *
  * docs/vault.md §7.
  */
+import { Transaction } from '@scure/btc-signer';
 import type { Kysely } from 'kysely';
 import { isCoordinatorError } from '../errors.js';
 import type { PayoutVault, PlannedPayout } from '../service/payouts.js';
@@ -30,6 +31,8 @@ import type { Withdrawal } from '../storage/withdrawals.js';
 import { buildPsbt } from './build-psbt.js';
 import { type SelectionLimits, selectCoins } from './coin-selection.js';
 import { finalizeTransaction, verifyDeviceReply } from './finalize.js';
+import { planFromPsbt } from './plan-from-psbt.js';
+import { replaceByFee } from './rbf.js';
 import { CHANGE, deriveAddress, type VaultWallet } from './wallet.js';
 
 export interface PayoutVaultOptions {
@@ -106,8 +109,53 @@ export function createPayoutVault(o: PayoutVaultOptions): PayoutVault {
     });
   }
 
+  /**
+   * A replacement (RBF) of a broadcast payout: its stored PSBT read back, the same inputs and
+   * payments, more fee taken from the change only (rbf.ts: BIP125 rules 3, 4 and 6), the change to
+   * the same address. The inputs stay reserved by the original payout. Null when the change
+   * cannot pay the higher fee (INSUFFICIENT_FUNDS from rbf.ts) or there is no change.
+   */
+  async function replace(
+    trx: Kysely<Schema>,
+    original: { psbt: Uint8Array; rawTx: Uint8Array },
+    outputs: readonly { withdrawalId: string; outputIndex: number }[],
+    feeRate: bigint,
+  ) {
+    const stored = planFromPsbt(original.psbt, outputs);
+    let next: ReturnType<typeof replaceByFee>;
+    try {
+      next = replaceByFee({
+        original: stored.plan,
+        originalVsize: Transaction.fromRaw(original.rawTx, { allowUnknownOutputs: true }).vsize,
+        feerateSatPerKvB: feeRate,
+        ...(o.limits?.dustThreshold === undefined ? {} : { dustThreshold: o.limits.dustThreshold }),
+      });
+    } catch (err) {
+      if (isCoordinatorError(err, 'INSUFFICIENT_FUNDS')) return null;
+      throw err;
+    }
+    const prevTxs = await getPrevTxs(
+      trx,
+      next.inputs.map((u) => u.txid),
+    );
+    const built = buildPsbt({
+      wallet,
+      plan: next,
+      changeIndex: next.change === null ? null : stored.changeIndex,
+      prevTxs,
+      ...(o.limits?.dustThreshold === undefined ? {} : { dustThreshold: o.limits.dustThreshold }),
+    });
+    return Object.freeze({
+      psbt: built.psbt,
+      fee: built.summary.fee,
+      vsize: BigInt(built.summary.vsize),
+      feeRate: built.summary.feerateSatPerKvB,
+    });
+  }
+
   return Object.freeze({
     plan,
+    replace,
     release: async (trx: Kysely<Schema>, payoutId: bigint) => {
       await releaseUtxos(trx, payoutId, o.now());
     },

@@ -17,6 +17,9 @@
  *
  * A payout is one transaction (possibly batching many withdrawals):
  *   signing → signed | refused;  signed → broadcast;  broadcast → confirmed | replaced | failed
+ * A replacement (RBF: replaces_id set) pays the same withdrawals from the same inputs with more
+ * fee; its withdrawals stay `broadcast` while it is signed and broadcast. Whichever version
+ * confirms, every other version still open becomes `replaced` (from signing, signed or broadcast).
  */
 import { CoordinatorError } from '../errors.js';
 import type { WithdrawalState } from '../service/contract.js';
@@ -71,8 +74,8 @@ export const PAYOUT_STATES = Object.freeze([
 
 export const PAYOUT_TRANSITIONS: Readonly<Record<PayoutState, readonly PayoutState[]>> =
   Object.freeze({
-    signing: Object.freeze(['signed', 'refused'] as const),
-    signed: Object.freeze(['broadcast'] as const),
+    signing: Object.freeze(['signed', 'refused', 'replaced'] as const),
+    signed: Object.freeze(['broadcast', 'replaced'] as const),
     broadcast: Object.freeze(['confirmed', 'replaced', 'failed'] as const),
     refused: Object.freeze([] as const),
     confirmed: Object.freeze([] as const),

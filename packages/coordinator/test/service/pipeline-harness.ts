@@ -69,29 +69,65 @@ export class TinyNode implements PayoutChain {
     return txid;
   }
 
+  /** Unconfirmed transactions: the outpoints each spent (with their coins) and its fee. */
+  readonly pending = new Map<
+    string,
+    { spent: Map<string, { value: bigint; script: string }>; fee: bigint }
+  >();
+  feeRateNow = 2_000n;
+
   async broadcast(raw: Uint8Array): Promise<string> {
     if (this.down) throw new CoordinatorError('CHAIN_UNAVAILABLE', 'tiny-node: down');
     const txid = txidOf(raw);
     if (this.txs.has(txid)) return txid;
     const tx = Transaction.fromRaw(raw, { allowUnknownOutputs: true });
+    const keys: string[] = [];
     for (let i = 0; i < tx.inputsLength; i++) {
       const inp = tx.getInput(i);
-      const key = `${bytesToHex(inp.txid ?? new Uint8Array())}:${inp.index}`;
-      if (!this.utxos.has(key)) {
+      keys.push(`${bytesToHex(inp.txid ?? new Uint8Array())}:${inp.index}`);
+    }
+    // BIP125-like: a conflict with unconfirmed transactions only is replaced when this pays more.
+    const conflicts = [...this.pending.entries()].filter(([, p]) =>
+      keys.some((k) => p.spent.has(k)),
+    );
+    let inValue = 0n;
+    for (const k of keys) {
+      const coin = this.utxos.get(k) ?? conflicts.find(([, p]) => p.spent.has(k))?.[1].spent.get(k);
+      if (coin === undefined) {
         throw new CoordinatorError(
           'CHAIN_REJECTED',
-          `tiny-node: bad-txns-inputs-missingorspent ${key}`,
+          `tiny-node: bad-txns-inputs-missingorspent ${k}`,
           {
             rejectReason: 'bad-txns-inputs-missingorspent',
           },
         );
       }
+      inValue += coin.value;
     }
-    for (let i = 0; i < tx.inputsLength; i++) {
-      const inp = tx.getInput(i);
-      this.utxos.delete(`${bytesToHex(inp.txid ?? new Uint8Array())}:${inp.index}`);
+    let outValue = 0n;
+    for (let i = 0; i < tx.outputsLength; i++) outValue += tx.getOutput(i).amount ?? 0n;
+    const fee = inValue - outValue;
+    if (conflicts.some(([, p]) => p.fee >= fee)) {
+      throw new CoordinatorError('CHAIN_REJECTED', 'tiny-node: insufficient fee', {
+        rejectReason: 'insufficient fee',
+      });
+    }
+    for (const [old, p] of conflicts) {
+      // Evict: its outputs vanish, the coins it spent come back.
+      for (const k of [...this.utxos.keys()]) if (k.startsWith(`${old}:`)) this.utxos.delete(k);
+      for (const [k, coin] of p.spent) this.utxos.set(k, coin);
+      this.txs.delete(old);
+      this.pending.delete(old);
+      this.unconfirmed.splice(this.unconfirmed.indexOf(old), 1);
+    }
+    const spent = new Map<string, { value: bigint; script: string }>();
+    for (const k of keys) {
+      const coin = this.utxos.get(k);
+      if (coin !== undefined) spent.set(k, coin);
+      this.utxos.delete(k);
     }
     this.fund(raw);
+    this.pending.set(txid, { spent, fee });
     this.unconfirmed.push(txid);
     return txid;
   }
@@ -101,12 +137,13 @@ export class TinyNode implements PayoutChain {
   }
 
   async feeRate(): Promise<bigint> {
-    return 2_000n;
+    return this.feeRateNow;
   }
 
   mine(): { height: number; txids: string[] } {
     this.height += 1;
     const txids = this.unconfirmed.splice(0);
+    for (const t of txids) this.pending.delete(t);
     this.blocks.push(txids);
     return { height: this.height, txids };
   }
@@ -160,6 +197,7 @@ export async function startHarness(database: Database, label: string): Promise<H
         maxCount: 10_000,
       } as never,
       { type: 'maxPerTransaction', maxAmount: 1_000_000_000n } as never,
+      { type: 'maxReplacementFeeBump', maxBump: 100_000n, maxReplacements: 3 } as never,
     ]);
   const policy = flow.signedPolicy(d, flow.policyDoc(d, { rules }));
   const devices: { id: string; r: Running }[] = [];

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRiskConfig } from '../../src/risk/config.js';
 import { scriptToAddress } from '../../src/service/address.js';
 import {
+  bumpStep,
   confirmStep,
   PAUSE_SETTING,
   type PayoutDeps,
@@ -287,5 +288,53 @@ describe.each(BACKENDS)('payout pipeline with real signer devices on $name', ({ 
       .where('kind', '=', 'refill_request')
       .execute();
     expect(events).toHaveLength(1);
+  });
+
+  it('replaces a stuck payout by RBF (same inputs, same payment, more fee), signed by the devices, paid once', async () => {
+    const user = unique('u');
+    const dest = destination(++n);
+    await h.fund(user, 1_000_000n);
+    const { withdrawal } = await submitWithdrawal(wdeps(), {
+      userId: user,
+      idempotencyKey: 'stuck',
+      address: dest.address,
+      amount: 80_000n,
+      flags: { newDevice: false },
+    });
+    const deps = h.deps();
+    await runPipelineOnce(deps);
+    const first = await database.db
+      .selectFrom('payouts')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(first.state).toBe('broadcast');
+    expect(await bumpStep(deps, { afterMs: 0 })).toBe(0); // the estimate has not moved
+    h.node.feeRateNow = 20_000n;
+    expect(await bumpStep(deps, { afterMs: 0 })).toBe(1);
+    expect(await bumpStep(deps, { afterMs: 0 })).toBe(0); // one open replacement at a time
+    await runPipelineOnce(deps); // sign and broadcast the replacement
+    const second = await database.db
+      .selectFrom('payouts')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(second.replaces_id).toBe(first.id);
+    expect(second.state).toBe('broadcast');
+    expect(second.fee > first.fee).toBe(true);
+    expect(h.node.txs.has(first.txid as string)).toBe(false); // evicted by the node
+    await mineAndConfirm(deps);
+    expect((await getWithdrawal(database.db, withdrawal.id)).state).toBe('confirmed');
+    const states = await database.db
+      .selectFrom('payouts')
+      .select(['id', 'state'])
+      .where('id', 'in', [first.id, second.id])
+      .orderBy('id')
+      .execute();
+    expect(states.map((r) => r.state)).toEqual(['replaced', 'confirmed']);
+    expect(h.node.paidTo(dest.hex)).toBe(80_000n);
+    expect(await storedSum(database.db, 'pending_withdrawals', withdrawal.id)).toBe(0n);
+    expect(await ledgerHotWallet(database.db)).toBe(h.node.walletBalance(await h.scripts()));
+    h.node.feeRateNow = 2_000n;
   });
 });
