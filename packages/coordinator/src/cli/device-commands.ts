@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { CoordinatorConfig } from '../daemon/config.js';
 import { readSecretKeyFile } from '../daemon/key-files.js';
-import { enrolledDevices } from '../daemon/wallet-from-devices.js';
+import { type EnrolledDevice, enrolledDevices } from '../daemon/wallet-from-devices.js';
 import { CoordinatorError } from '../errors.js';
 import { issuesWhere } from '../risk/config.js';
 import { DeviceLink } from '../signing/device-link.js';
@@ -216,7 +216,18 @@ export async function callOne(
     );
   }
   const key = readSecretKeyFile(c.keys.linkKeyFile, 'link');
-  const link = new DeviceLink(
+  const link = serialLink(dev, key);
+  try {
+    return (await link.call(method, body as never)) as Record<string, unknown>;
+  } finally {
+    await link.close();
+    key.fill(0);
+  }
+}
+
+/** A link to one enrolled device over its serial line (the CLI owns the line while it runs). */
+function serialLink(dev: EnrolledDevice, key: Uint8Array): DeviceLink {
+  return new DeviceLink(
     {
       deviceId: dev.id,
       serialPath: dev.serialPath,
@@ -229,12 +240,6 @@ export async function callOne(
       now: Date.now,
     },
   );
-  try {
-    return (await link.call(method, body as never)) as Record<string, unknown>;
-  } finally {
-    await link.close();
-    key.fill(0);
-  }
 }
 
 /**
@@ -271,19 +276,7 @@ export async function sendToDevices(
   const out: Record<string, unknown> = {};
   try {
     for (const dev of await enrolledDevices(db)) {
-      const link = new DeviceLink(
-        {
-          deviceId: dev.id,
-          serialPath: dev.serialPath,
-          baud: dev.baud,
-          linkPublicKey: dev.linkPublicKey,
-        },
-        {
-          coordinatorKey: key,
-          open: (path, baud) => SerialTransport.open({ path, baudRate: baud }),
-          now: Date.now,
-        },
-      );
+      const link = serialLink(dev, key);
       try {
         out[dev.id] = await link.call(method, body as never);
       } catch (e) {

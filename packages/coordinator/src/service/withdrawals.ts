@@ -192,6 +192,19 @@ export async function submitWithdrawal(
   );
 }
 
+/** The withdrawal, if it waits for an operator (held, refused or failed); INVALID_TRANSITION if not. */
+async function underReview(db: Kysely<Schema>, id: string, action: string): Promise<Withdrawal> {
+  const w = await getWithdrawal(db, id);
+  if (w.state !== 'held' && w.state !== 'refused' && w.state !== 'failed') {
+    throw new CoordinatorError(
+      'INVALID_TRANSITION',
+      `review/${action}: expected withdrawal '${id}' held, refused or failed, got '${w.state}'`,
+      { id, state: w.state },
+    );
+  }
+  return w;
+}
+
 /** Operator approval of a held, refused or failed withdrawal. */
 export async function approveWithdrawal(
   deps: WithdrawalDeps,
@@ -201,14 +214,7 @@ export async function approveWithdrawal(
 ): Promise<Withdrawal> {
   const nowMs = deps.now();
   return withTransaction(deps.db, async (trx) => {
-    const w = await getWithdrawal(trx, id);
-    if (w.state !== 'held' && w.state !== 'refused' && w.state !== 'failed') {
-      throw new CoordinatorError(
-        'INVALID_TRANSITION',
-        `review/approve: expected withdrawal '${id}' held, refused or failed, got '${w.state}'`,
-        { id, state: w.state },
-      );
-    }
+    const w = await underReview(trx, id, 'approve');
     return transitionWithdrawal(trx, {
       id,
       to: 'approved',
@@ -232,14 +238,7 @@ export async function rejectWithdrawal(
   const nowMs = deps.now();
   const at = new Date(nowMs);
   return withTransaction(deps.db, async (trx) => {
-    const w = await getWithdrawal(trx, id);
-    if (w.state !== 'held' && w.state !== 'refused' && w.state !== 'failed') {
-      throw new CoordinatorError(
-        'INVALID_TRANSITION',
-        `review/reject: expected withdrawal '${id}' held, refused or failed, got '${w.state}'`,
-        { id, state: w.state },
-      );
-    }
+    const w = await underReview(trx, id, 'reject');
     await postEntry(
       trx,
       withdrawalReleased({ withdrawalId: w.id, userId: w.userId, amount: w.amount, userFee: 0n }),

@@ -5,7 +5,7 @@
  * INTEGER/BLOB/rowid in STRICT tables on SQLite). docs/vault.md §2 documents every constraint.
  */
 import { type Kysely, sql } from 'kysely';
-import { backendOf } from './backend.js';
+import { ddlFor } from './ddl.js';
 import { UTXO_STATES } from './schema-vault.js';
 
 /** 21e14: Bitcoin's money supply cap in satoshis (as schema.ts MAX_MONEY_SATS; a shipped migration keeps its own copy). */
@@ -17,13 +17,7 @@ const COUNTER_MAX = '2147483648';
 const MAX_PREV_TX_BYTES = '400000';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const pg = backendOf(db) === 'postgres';
-  const int = pg ? 'bigint' : 'integer';
-  const bytes = pg ? 'bytea' : 'blob';
-  const strict = pg ? sql`` : sql`strict`;
-  const id = pg
-    ? sql`bigint generated always as identity primary key`
-    : sql`integer primary key autoincrement`;
+  const { int, bytes, strict, id } = ddlFor(db);
   const states = sql.join(UTXO_STATES.map((s) => sql.lit(s)));
 
   await db.schema

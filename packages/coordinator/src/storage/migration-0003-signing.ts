@@ -6,21 +6,12 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { PAYOUT_STATES } from '../withdrawal/states.js';
-import { backendOf } from './backend.js';
+import { ddlFor, inList } from './ddl.js';
 import { MAX_MONEY_SATS } from './schema.js';
 
-const inList = (column: string, values: readonly string[]) =>
-  sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
-
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const pg = backendOf(db) === 'postgres';
-  const int = pg ? 'bigint' : 'integer';
-  const bytes = pg ? 'bytea' : 'blob';
-  const strict = pg ? sql`` : sql`strict`;
+  const { int, bytes, strict, id } = ddlFor(db);
   const max = sql.raw(MAX_MONEY_SATS.toString());
-  const id = pg
-    ? sql`bigint generated always as identity primary key`
-    : sql`integer primary key autoincrement`;
 
   await db.schema
     .createTable('payouts')

@@ -4,17 +4,11 @@
  * See docs/api.md §Keys.
  */
 import { type Kysely, sql } from 'kysely';
-import { backendOf } from './backend.js';
+import { ddlFor } from './ddl.js';
 import { API_KEY_HASH_BYTES, API_KEY_ROLES } from './schema-api.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const pg = backendOf(db) === 'postgres';
-  const int = pg ? 'bigint' : 'integer';
-  const bytes = pg ? 'bytea' : 'blob';
-  const strict = pg ? sql`` : sql`strict`;
-  const id = pg
-    ? sql`bigint generated always as identity primary key`
-    : sql`integer primary key autoincrement`;
+  const { int, bytes, strict, id } = ddlFor(db);
   const roles = sql.join(API_KEY_ROLES.map((r) => sql.lit(r)));
   const hashLength = sql.lit(API_KEY_HASH_BYTES);
 
