@@ -59,6 +59,7 @@ export const withdrawalResponse = z.strictObject({
       code: z.number().int(),
       name: z.string(),
       reason: z.string().nullable(),
+      rule: z.string().nullable(),
       message: z.string(),
       at: timeMs,
     })

@@ -16,6 +16,7 @@
  * Commands that talk to devices open the serial lines themselves: run them while `serve` is
  * stopped (a serial line has one owner). docs/operations.md.
  */
+import { isWireError } from '@keyline/wire-protocol';
 import { Command, Option } from 'commander';
 import { isCoordinatorError } from '../errors.js';
 import { registerCommands } from './commands.js';
@@ -52,6 +53,12 @@ export async function main(
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
       io.stderr.write(`BAD_CONFIG: ${err.message ?? 'bad command line'}\n`);
       return 2;
+    }
+    if (isWireError(e)) {
+      // A device's answer: a refusal (its policy or its pinned keys said no) or a link failure.
+      const code = e.kind === 'refused' ? 'DEVICE_REFUSED' : 'NO_DEVICE';
+      io.stderr.write(`${code}: ${e.message}\n`);
+      return 1;
     }
     if (isCoordinatorError(e)) {
       io.stderr.write(`${e.code}: ${e.message}\n`);

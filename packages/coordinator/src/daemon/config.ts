@@ -95,6 +95,9 @@ export const coordinatorConfigSchema = z.strictObject({
       pollMs: z.number().int().min(10).max(600_000).default(1_000),
       /** A broadcast payout unconfirmed this long gets an RBF fee bump when the estimate rose. */
       bumpAfterMinutes: z.number().int().min(1).max(10_080).default(30),
+      /** Confirmations before a deposit's coins may be spent, and before our own change may. */
+      minConfirmationsDeposit: z.number().int().min(1).max(1000).default(3),
+      minConfirmationsChange: z.number().int().min(0).max(1000).default(1),
     })
     .default({
       maxBatch: 100,
@@ -103,6 +106,8 @@ export const coordinatorConfigSchema = z.strictObject({
       feeTargetBlocks: 6,
       pollMs: 1_000,
       bumpAfterMinutes: 30,
+      minConfirmationsDeposit: 3,
+      minConfirmationsChange: 1,
     }),
   fees: feeConfigSchema,
   deposits: z

@@ -252,7 +252,14 @@ export async function runCoordinator(
     const fees = parseFeeConfig(config.fees);
     const payoutDeps: PayoutDeps = {
       db,
-      vault: createPayoutVault({ wallet, now: () => new Date(now()) }),
+      vault: createPayoutVault({
+        wallet,
+        now: () => new Date(now()),
+        limits: {
+          minConfirmationsDeposit: config.payouts.minConfirmationsDeposit,
+          minConfirmationsChange: config.payouts.minConfirmationsChange,
+        },
+      }),
       chain: {
         broadcast: async (raw) => {
           const txid = await backend.broadcast(raw);
@@ -378,6 +385,10 @@ export async function runCoordinator(
           log.info({ event: 'coordinator_stopping' });
           await api.close();
           abort.abort();
+          // Close the device lines first: a signing call in flight (maybe to a dead device,
+          // waiting out its timeout) fails at once; its payout stays `signing` and is asked again
+          // after the restart, with the same PSBT.
+          for (const l of links) await l.close();
           await Promise.allSettled(loops);
           for (const c of cleanups) await c().catch(() => undefined);
           wipe();

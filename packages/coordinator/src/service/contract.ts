@@ -47,7 +47,10 @@ export interface DeviceReport {
   /** The device's wire error code and name (e.g. 2003 POLICY_VIOLATION) and refusal reason. */
   readonly code: number;
   readonly name: string;
+  /** The refusal reason code (e.g. DESTINATION_DENIED), when the device gave one. */
   readonly reason: string | null;
+  /** The policy rule that refused (e.g. rules[0].denyDestinations), for a policy refusal. */
+  readonly rule: string | null;
   readonly message: string;
   readonly at: number;
 }

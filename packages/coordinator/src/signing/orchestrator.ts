@@ -75,12 +75,27 @@ export function orderDevices(devices: readonly SigningDevice[]): SigningDevice[]
   });
 }
 
+/** The reason code: the device's message ends with it in parentheses, e.g. `(DESTINATION_DENIED)`. */
 function reasonOf(e: WireError): string | null {
   const d = e.data;
-  if (typeof d !== 'object' || d === null) return null;
-  // A policy refusal carries the refusing rule (wire schemas refusalReport); others a reason.
-  const r = (d as { reason?: unknown; rule?: unknown }).reason ?? (d as { rule?: unknown }).rule;
-  return typeof r === 'string' ? r.slice(0, 128) : null;
+  if (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof (d as { reason?: unknown }).reason === 'string'
+  ) {
+    return (d as { reason: string }).reason.slice(0, 128);
+  }
+  const m = /\(([A-Z][A-Z0-9_]{2,63})\)\s*$/.exec(e.message);
+  return m?.[1] ?? null;
+}
+
+/** The refusing rule of a policy refusal (wire schemas refusalReport). */
+function ruleOf(e: WireError): string | null {
+  const d = e.data;
+  if (typeof d === 'object' && d !== null && typeof (d as { rule?: unknown }).rule === 'string') {
+    return (d as { rule: string }).rule.slice(0, 64);
+  }
+  return null;
 }
 
 type Attempt =
@@ -102,6 +117,7 @@ async function attempt(device: SigningDevice, req: SignRequest): Promise<Attempt
           code: e.number,
           name: e.code,
           reason: reasonOf(e),
+          rule: ruleOf(e),
           message: e.message.slice(0, 1000),
           at: req.now(),
         }),

@@ -38,9 +38,18 @@ function device(
         case 'not-armed':
           throw new WireError('NOT_ARMED', 'device: expected state armed, got paused');
         case 'refuse':
-          throw new WireError('POLICY_REFUSED', 'policy: output 1 pays a deny-listed script', {
-            data: { reason: 'DESTINATION_DENIED' },
-          });
+          throw new WireError(
+            'POLICY_REFUSED',
+            'rpc/sign_psbt: device answered 2001: sign-flow/policy: expected every rule to pass, got a refusal by rules[0].denyDestinations (DESTINATION_DENIED)',
+            {
+              data: {
+                rule: 'rules[0].denyDestinations',
+                output: 1,
+                input: null,
+                detail: 'deny-listed',
+              },
+            },
+          );
       }
     },
   };
@@ -119,6 +128,7 @@ describe('signing orchestrator', () => {
       deviceId: 'a',
       name: 'POLICY_REFUSED',
       reason: 'DESTINATION_DENIED',
+      rule: 'rules[0].denyDestinations',
       at: 1234,
     });
     expect(calls).not.toContain('c');
