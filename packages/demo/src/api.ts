@@ -180,8 +180,9 @@ export class ApiClient {
     return out;
   }
 
-  /** Every withdrawal (follows the pages). */
-  async withdrawals(): Promise<Withdrawal[]> {
+  /** Every withdrawal, or every one of `userId` (follows the pages). */
+  async withdrawals(userId?: string): Promise<Withdrawal[]> {
+    const who = userId === undefined ? '' : `&userId=${encodeURIComponent(userId)}`;
     const out: Withdrawal[] = [];
     let after: string | null = null;
     do {
@@ -189,7 +190,7 @@ export class ApiClient {
       const p = await this.#call(
         'operator',
         'GET',
-        `/v1/withdrawals?limit=500${q}`,
+        `/v1/withdrawals?limit=500${who}${q}`,
         page(withdrawalSchema),
       );
       out.push(...p.items);

@@ -243,9 +243,36 @@ export class CoordinatorCli {
     return c.risk.withdrawal.denyScriptPubKeys;
   }
 
-  /** Start `serve`; resolves with the addresses it prints once it serves. */
-  async serve(timeoutMs: number): Promise<{ child: ChildHandle; info: ServeInfo }> {
-    const child = this.sup.spawn('coordinator', this.tool, ['serve', '--config', this.configPath], {
+  /**
+   * Add the hot/cold thresholds to config.json (docs/operations.md §4): sats as decimal strings,
+   * the cold address as the operator would paste it. Takes effect at the next `serve`.
+   */
+  configureHotWallet(h: { highMark: bigint; lowMark: bigint; coldAddress: string }): void {
+    const raw: unknown = JSON.parse(readFileSync(this.configPath, 'utf8'));
+    const parsed = z.looseObject({}).safeParse(raw);
+    if (!parsed.success) {
+      throw new DemoError('demo/configureHotWallet: expected config.json to hold an object');
+    }
+    const edited = {
+      ...parsed.data,
+      hotWallet: {
+        highMark: h.highMark.toString(),
+        lowMark: h.lowMark.toString(),
+        coldAddress: h.coldAddress,
+      },
+    };
+    writeFileSync(this.configPath, `${JSON.stringify(edited, null, 2)}\n`, { mode: 0o600 });
+  }
+
+  /**
+   * Start `serve`; resolves with the addresses it prints once it serves. `name` names the child
+   * (and its log files): a restarted daemon gets its own.
+   */
+  async serve(
+    timeoutMs: number,
+    name = 'coordinator',
+  ): Promise<{ child: ChildHandle; info: ServeInfo }> {
+    const child = this.sup.spawn(name, this.tool, ['serve', '--config', this.configPath], {
       cwd: this.cwd,
       logToFiles: true,
     });

@@ -17,6 +17,18 @@ export function btcString(sats: bigint): string {
   return `${whole}.${frac}`;
 }
 
+/**
+ * An RPC amount (a JSON number with at most 8 decimals, as Core writes it) in exact satoshis: the
+ * double is written back with 8 decimals — exact for every amount up to 21e6 BTC — and read as
+ * digits, never multiplied as a float.
+ */
+export function satsFromBtcNumber(value: number): bigint {
+  if (!Number.isFinite(value) || value < 0 || value > 21_000_000) {
+    throw new DemoError(`demo/devnet: expected an amount in BTC, got ${String(value)}`);
+  }
+  return BigInt(value.toFixed(8).replace('.', ''));
+}
+
 const rpcReply = z.object({
   result: z.unknown().optional(),
   error: z.object({ code: z.number(), message: z.string() }).nullable().optional(),
@@ -84,6 +96,45 @@ export class DevnetClient {
       [address, btcString(sats)],
       z.string().regex(/^[0-9a-f]{64}$/),
     );
+  }
+
+  blockCount(): Promise<number> {
+    return this.call('getblockcount', [], z.number().int().min(0));
+  }
+
+  /**
+   * `getrawtransaction <txid> true`: each output's value in exact satoshis and its address (if
+   * it has one), and the confirmations (0 in the mempool).
+   */
+  async transaction(txid: string): Promise<{
+    txid: string;
+    confirmations: number;
+    outputs: { n: number; sats: bigint; address: string | null }[];
+  }> {
+    const tx = await this.call(
+      'getrawtransaction',
+      [txid, true],
+      z.object({
+        txid: z.string().regex(/^[0-9a-f]{64}$/),
+        confirmations: z.number().int().min(0).optional(),
+        vout: z.array(
+          z.object({
+            value: z.number().min(0).max(21_000_000),
+            n: z.number().int().min(0),
+            scriptPubKey: z.object({ address: z.string().optional() }),
+          }),
+        ),
+      }),
+    );
+    return {
+      txid: tx.txid,
+      confirmations: tx.confirmations ?? 0,
+      outputs: tx.vout.map((o) => ({
+        n: o.n,
+        sats: satsFromBtcNumber(o.value),
+        address: o.scriptPubKey.address ?? null,
+      })),
+    };
   }
 
   mempoolSize(): Promise<number> {

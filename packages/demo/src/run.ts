@@ -5,7 +5,8 @@
  *   2. setUp (setup.ts): ceremony, coordinator init, three signer daemons on their lines,
  *      enrollment, activation, policy, wallet, API keys, `keyline-coordinator serve`
  *   3. the scenario: deposits (scenario-deposits.ts), withdrawals, a device refusal and a
- *      failover (scenario-withdrawals.ts), reconciliation and the summary (summary.ts)
+ *      failover (scenario-withdrawals.ts), reconciliation, a coordinator restart with hot-wallet
+ *      thresholds and the cold sweep it makes (scenario-sweep.ts), and the summary (summary.ts)
  *   4. without --once: keep serving until Ctrl-C
  *   5. shutDown on every path: SIGTERM the coordinator, then the signers (devices lock and wipe
  *      their keys), check their exit codes, close the lines, remove the directory (unless --keep),
@@ -25,6 +26,7 @@ import { Narrator } from './narrator.js';
 import { Supervisor } from './processes.js';
 import { type Context, emptyOutcomes, type Outcomes } from './scenario-context.js';
 import { runDeposits } from './scenario-deposits.js';
+import { runSweep } from './scenario-sweep.js';
 import { runWithdrawals } from './scenario-withdrawals.js';
 import { LARGE_DEPOSIT, type System, setUp } from './setup.js';
 import { shutDown } from './shutdown.js';
@@ -89,10 +91,11 @@ async function runScenario(
   };
   const deposits = await runDeposits(ctx, out);
   await runWithdrawals(ctx, out, deposits);
-  await reconcile(ctx, out);
-  out.blocksMined = miner.blocksMined;
-  printSummary(ctx, out, info.api);
-  return { ctx, apiUrl: info.api };
+  out.reconciliation = await reconcile(ctx, 'Ledger vs chain');
+  const after = await runSweep(ctx, sys, out, miners);
+  out.blocksMined = miners.reduce((n, m) => n + m.blocksMined, 0);
+  printSummary(after, out, after.api.baseUrl);
+  return { ctx: after, apiUrl: after.api.baseUrl };
 }
 
 export interface RunOptions {

@@ -46,6 +46,52 @@ export interface FailoverOutcome {
   readonly withdrawalsExpected: number;
 }
 
+export interface ReconciliationOutcome {
+  readonly ok: boolean;
+  readonly ledger: bigint;
+  readonly chain: bigint;
+  readonly differences: readonly string[];
+}
+
+/** The hot → cold sweep after a restart of the coordinator with `hotWallet` in its config. */
+export interface SweepOutcome {
+  /** The coordinator's SIGTERM before the sweep: exit and whether it logged its clean stop. */
+  readonly restart: {
+    readonly code: number | null;
+    readonly signal: string | null;
+    readonly stopped: boolean;
+    /** Withdrawals the restarted daemon lists from its database; chain height before / after. */
+    readonly withdrawalsResumed: number;
+    readonly heightBefore: number;
+    readonly heightAfter: number;
+  };
+  /** Hot wallet available (ledger − open withdrawals) when the marks were chosen, and the marks. */
+  readonly available: bigint;
+  readonly highMark: bigint;
+  readonly lowMark: bigint;
+  readonly address: string;
+  /** The treasury withdrawals the coordinator created (exactly one expected). */
+  readonly withdrawals: number;
+  readonly withdrawalId: string;
+  readonly amount: bigint;
+  readonly state: string;
+  readonly txid: string | null;
+  readonly signedBy: readonly string[];
+  readonly deviceReport: {
+    deviceId: string;
+    code: number;
+    name: string;
+    reason: string | null;
+  } | null;
+  /** What the devnet shows in `txid` for the cold address. */
+  readonly onChain: {
+    readonly outputs: number;
+    readonly amount: bigint;
+    readonly confirmations: number;
+  } | null;
+  readonly reconciliation: ReconciliationOutcome | null;
+}
+
 export interface Outcomes {
   usersWithAddresses: number;
   depositsSent: number;
@@ -64,12 +110,8 @@ export interface Outcomes {
     deviceReport: { deviceId: string; code: number; name: string; reason: string | null } | null;
   } | null;
   failover: FailoverOutcome | null;
-  reconciliation: {
-    ok: boolean;
-    ledger: bigint;
-    chain: bigint;
-    differences: string[];
-  } | null;
+  reconciliation: ReconciliationOutcome | null;
+  sweep: SweepOutcome | null;
   blocksMined: number;
 }
 
@@ -88,6 +130,7 @@ export function emptyOutcomes(): Outcomes {
     refusal: null,
     failover: null,
     reconciliation: null,
+    sweep: null,
     blocksMined: 0,
   };
 }

@@ -116,7 +116,7 @@ function record(out: Outcomes, confirmed: readonly Withdrawal[]): string[] {
 }
 
 /** A log record's time in Unix ms (pino writes epoch ms, or ISO text when configured so). */
-function logTime(r: LogRecord): number {
+export function logTime(r: LogRecord): number {
   if (typeof r.time === 'number') return r.time;
   if (typeof r.time === 'string') {
     const t = Date.parse(r.time);
@@ -126,7 +126,7 @@ function logTime(r: LogRecord): number {
 }
 
 /** Devices whose daemon logged a successful sign_psbt, with the log time. */
-function signLog(signers: readonly RunningSigner[]): { id: string; at: number }[] {
+export function signLog(signers: readonly RunningSigner[]): { id: string; at: number }[] {
   const out: { id: string; at: number }[] = [];
   for (const s of signers) {
     for (const r of s.process.records()) {

@@ -3,7 +3,13 @@
  * reads, the list of expected outcomes that did not happen (any makes `--once` exit non-zero),
  * and one machine-readable line for tests: `KEYLINE_DEMO_RESULT {json}`.
  */
-import { btc, type Context, type Outcomes } from './scenario-context.js';
+import {
+  btc,
+  type Context,
+  type Outcomes,
+  type ReconciliationOutcome,
+  type SweepOutcome,
+} from './scenario-context.js';
 import { withdrawalPlan } from './scenario-withdrawals.js';
 import { waitFor } from './wait.js';
 
@@ -19,8 +25,8 @@ export interface ShutdownReport {
 }
 
 /** Wait until nothing is in flight (mempool empty, payouts settled), then reconcile. */
-export async function reconcile(ctx: Context, out: Outcomes): Promise<void> {
-  ctx.say.heading('Ledger vs chain');
+export async function reconcile(ctx: Context, heading: string): Promise<ReconciliationOutcome> {
+  ctx.say.heading(heading);
   const r = await waitFor(
     'a reconciliation without differences (GET /v1/reconciliation)',
     async () => {
@@ -32,15 +38,48 @@ export async function reconcile(ctx: Context, out: Outcomes): Promise<void> {
     },
     { timeoutMs: 30_000, intervalMs: 1000, signal: ctx.signal },
   ).catch(async () => ctx.api.reconciliation());
-  out.reconciliation = {
+  ctx.say.step(
+    `GET /v1/reconciliation: ${r.ok ? 'ok' : 'DIFFERENCES'} — hot wallet per ledger ${btc(r.ledgerHotWallet)}, per chain ${btc(r.chainHotWallet)}${r.differences.map((d) => `; ${d.what}: ${d.detail}`).join('')}`,
+  );
+  return {
     ok: r.ok,
     ledger: r.ledgerHotWallet,
     chain: r.chainHotWallet,
     differences: r.differences.map((d) => `${d.what}: ${d.detail}`),
   };
-  ctx.say.step(
-    `GET /v1/reconciliation: ${r.ok ? 'ok' : 'DIFFERENCES'} — hot wallet per ledger ${btc(r.ledgerHotWallet)}, per chain ${btc(r.chainHotWallet)}${r.differences.map((d) => `; ${d.what}: ${d.detail}`).join('')}`,
-  );
+}
+
+/**
+ * Whether the sweep happened as the demo expects: a clean restart, exactly one treasury
+ * withdrawal, and either paid (the cold address got exactly its amount in its txid, confirmed,
+ * ledger = chain afterwards) or refused by the devices with a coded report — a real outcome.
+ */
+export function sweepAsExpected(s: SweepOutcome | null): boolean {
+  if (s === null) return false;
+  const restarted = s.restart.code === 0 && s.restart.stopped;
+  const paid =
+    s.state === 'confirmed' &&
+    s.txid !== null &&
+    s.onChain !== null &&
+    s.onChain.outputs === 1 &&
+    s.onChain.amount === s.amount &&
+    s.onChain.confirmations >= 1 &&
+    s.reconciliation?.ok === true;
+  const refused = s.state === 'refused' && s.deviceReport !== null;
+  return restarted && s.withdrawals === 1 && (paid || refused);
+}
+
+const asJson = (v: unknown) =>
+  JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+
+/** The sweep in the summary: paid, refused (with the device's report) or what is missing. */
+function sweepLine(s: SweepOutcome | null): string {
+  if (s === null) return 'not run';
+  if (s.state === 'confirmed' && s.txid !== null) {
+    return `${btc(s.amount)} to ${s.address} in ${s.txid}, signed by ${s.signedBy.join(' + ') || '?'} (${s.withdrawalId}; hot wallet available ${btc(s.available)} > high mark ${btc(s.highMark)}, low mark ${btc(s.lowMark)}; coordinator restarted: exit ${String(s.restart.code)}, resumed at height ${s.restart.heightAfter} with ${s.restart.withdrawalsResumed} withdrawals)`;
+  }
+  const r = s.deviceReport;
+  return `${btc(s.amount)} to ${s.address}: ${s.state}${r === null ? '' : ` — refused by ${r.deviceId}: ${r.code} ${r.name} ${r.reason ?? ''}`} (${s.withdrawalId})`;
 }
 
 /** Every expected outcome that did not happen, as a sentence. */
@@ -88,11 +127,21 @@ export function missedExpectations(
   );
   expectThat(
     out.reconciliation?.ok === true,
-    `ledger and chain reconciled (got ${JSON.stringify(out.reconciliation, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))})`,
+    `ledger and chain reconciled (got ${asJson(out.reconciliation)})`,
+  );
+  expectThat(
+    sweepAsExpected(out.sweep),
+    `after a clean restart with hotWallet set, one sweep to the cold address confirmed with exactly its amount on chain and ledger = chain, or refused by the devices with a report (got ${asJson(out.sweep)})`,
   );
   if (shutdown !== null)
     expectThat(shutdown.clean, `a clean shutdown (got ${JSON.stringify(shutdown)})`);
   return missed;
+}
+
+function recLine(rec: ReconciliationOutcome | null): string {
+  return rec === null
+    ? 'not run'
+    : `${rec.ok ? 'ok' : 'DIFFERENCES'}: ledger ${btc(rec.ledger)} ${rec.ok ? '=' : 'vs'} chain ${btc(rec.chain)}${rec.differences.map((d) => `; ${d}`).join('')}`;
 }
 
 export function printSummary(ctx: Context, out: Outcomes, apiUrl: string): void {
@@ -106,8 +155,8 @@ export function printSummary(ctx: Context, out: Outcomes, apiUrl: string): void 
     `withdrawals   ${out.withdrawalsSubmitted} submitted, ${out.withdrawalsConfirmed} confirmed (${btc(out.withdrawnAmount)}) in ${out.payoutTxids.size} batched transactions signed 2 of 3 over 115200-baud serial lines`,
     `refusals      ${r === null ? 0 : 1}: ${r === null ? '-' : `${r.id} approved by online risk (${r.onlineRisk}), refused by ${r.deviceReport?.deviceId ?? '?'}: ${r.deviceReport?.code ?? '?'} ${r.deviceReport?.name ?? '?'} ${r.deviceReport?.reason ?? ''}; held in the review queue`}`,
     `failovers     ${f === null ? 0 : 1}: ${f === null ? '-' : `${f.killed} killed; round 2 signed by ${f.signersAfter.join(' + ')} (${f.tookOver.join(', ') || 'no new device'} took over; ${f.faultsOnKilled} fault(s) on ${f.killed} seen by the coordinator)`}`,
-    `reconcile     ${rec === null ? 'not run' : `${rec.ok ? 'ok' : 'DIFFERENCES'}: ledger ${btc(rec.ledger)} = chain ${btc(rec.chain)}${rec.differences.map((d) => `; ${d}`).join('')}`}`,
-    'cold sweep    not implemented: the coordinator decides when to sweep (ledger/hot-wallet-action.ts) but does not build the sweep transaction yet',
+    `reconcile     ${recLine(rec)}; after the sweep ${recLine(out.sweep?.reconciliation ?? null)}`,
+    `cold sweep    ${sweepLine(out.sweep)}`,
     `serial lines  ${ctx.signers
       .map((s) => {
         const st = s.line.stats();
@@ -157,7 +206,32 @@ export function resultLine(
             chainSats: out.reconciliation.chain.toString(),
             differences: out.reconciliation.differences,
           },
-    sweep: 'not implemented',
+    sweep:
+      out.sweep === null
+        ? null
+        : {
+            amountSats: out.sweep.amount.toString(),
+            txid: out.sweep.txid,
+            address: out.sweep.address,
+            withdrawalId: out.sweep.withdrawalId,
+            state: out.sweep.state,
+            signedBy: out.sweep.signedBy,
+            deviceReport: out.sweep.deviceReport,
+            onChainSats: out.sweep.onChain?.amount.toString() ?? null,
+            confirmations: out.sweep.onChain?.confirmations ?? null,
+            highMarkSats: out.sweep.highMark.toString(),
+            lowMarkSats: out.sweep.lowMark.toString(),
+            restart: out.sweep.restart,
+            reconciliation:
+              out.sweep.reconciliation === null
+                ? null
+                : {
+                    ok: out.sweep.reconciliation.ok,
+                    ledgerSats: out.sweep.reconciliation.ledger.toString(),
+                    chainSats: out.sweep.reconciliation.chain.toString(),
+                    differences: out.sweep.reconciliation.differences,
+                  },
+          },
     blocksMined: out.blocksMined,
     shutdown,
     ...extra,

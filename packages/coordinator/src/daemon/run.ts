@@ -327,6 +327,9 @@ export async function runCoordinator(
             now,
             log: (e: string, f: Record<string, unknown>) => log.info({ event: e, ...f }),
           };
+    // Ask every device once before the first payout: one that does not answer starts `offline`
+    // and is tried after the armed ones (it would otherwise cost a whole signing timeout).
+    await Promise.all(links.map((l) => l.refresh()));
     every('pipeline', config.payouts.pollMs, async () => {
       if (treasury !== null && tip !== null) await treasuryStep(treasury);
       await runPipelineOnce(payoutDeps);
@@ -388,7 +391,12 @@ export async function runCoordinator(
           // Close the device lines first: a signing call in flight (maybe to a dead device,
           // waiting out its timeout) fails at once; its payout stays `signing` and is asked again
           // after the restart, with the same PSBT.
-          for (const l of links) await l.close();
+          // Bounded: a line whose device is gone may not close cleanly; the process is ending.
+          await Promise.all(
+            links.map((l) =>
+              Promise.race([l.close(), new Promise<void>((r) => setTimeout(r, 2_000).unref())]),
+            ),
+          );
           await Promise.allSettled(loops);
           for (const c of cleanups) await c().catch(() => undefined);
           wipe();
