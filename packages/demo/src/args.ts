@@ -14,6 +14,8 @@ export const USAGE = `usage: pnpm demo [-- options]
                     sources (tsx) instead of the built dist/
   --no-build        fail instead of running \`pnpm -r run build\` when a dist/ is missing
   --timeout S       give up on any single step after S seconds (default 120)
+  --faults          inject line faults in every relay: bit errors at 1e-4, dropped bytes,
+                    and a 5-second disconnect of signer-a's line once the scenario runs
   -h, --help        this text
 
 Without --once the system keeps serving after the summary until Ctrl-C.`;
@@ -24,6 +26,7 @@ const settingsSchema = z.strictObject({
   users: z.coerce.number().int().min(10).max(200),
   baud: z.coerce.number().int().min(1200).max(4_000_000),
   fromSource: z.boolean(),
+  faults: z.boolean(),
   stepTimeoutMs: z.coerce
     .number()
     .int()
@@ -47,6 +50,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoSettings {
         baud: { type: 'string', default: '115200' },
         'from-source': { type: 'boolean', default: false },
         'no-build': { type: 'boolean', default: false },
+        faults: { type: 'boolean', default: false },
         timeout: { type: 'string', default: '120' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -64,6 +68,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoSettings {
     users: values.users,
     baud: values.baud,
     fromSource: values['from-source'],
+    faults: values.faults,
     stepTimeoutMs: values.timeout,
     help: values.help,
   });

@@ -16,7 +16,24 @@
  * other, as with a real serial port. When a signer process is killed, its end falls silent and
  * the line stays up, as a UART would: the coordinator notices by its own timeouts.
  */
-import { createPtyPair, type PtyPair, SerialTransport, ThrottleTransport } from './deps.js';
+import {
+  createPtyPair,
+  type FaultStats,
+  FaultTransport,
+  type PtyPair,
+  SerialTransport,
+  ThrottleTransport,
+  type Transport,
+} from './deps.js';
+
+/** Line faults (`--faults`): the relay corrupts what it carries, both ways. */
+export interface LineFaults {
+  readonly seed: number;
+  /** Bit errors per bit (default 1e-4). */
+  readonly bitErrorRate?: number;
+  /** Dropped bytes per byte (default 1e-5). */
+  readonly dropByteRate?: number;
+}
 
 export interface LineStats {
   /** Bytes carried from the device to the coordinator. */
@@ -34,11 +51,19 @@ export interface SerialLine {
   stats(): LineStats;
   /** Set when one of the relay's own ports closed under it (socat gone). */
   readonly broken: string | null;
+  /** Cut the line both ways for `ms` (only with faults). */
+  disconnect(ms: number): void;
+  /** What the fault injection did, per direction (null without faults). */
+  faultStats(): { toCoordinator: FaultStats; toDevice: FaultStats } | null;
   close(): Promise<void>;
 }
 
 /** Make both pty pairs in `dir` (`<dir>/device`, `<dir>/coordinator`) and start the relay. */
-export async function openSerialLine(dir: string, baud: number): Promise<SerialLine> {
+export async function openSerialLine(
+  dir: string,
+  baud: number,
+  faults?: LineFaults,
+): Promise<SerialLine> {
   const opened: { close(): Promise<void> }[] = [];
   const closeAll = async () => {
     for (const o of opened.reverse()) await o.close().catch(() => undefined);
@@ -55,6 +80,14 @@ export async function openSerialLine(dir: string, baud: number): Promise<SerialL
       baudRate: baud,
     });
     opened.push(coordinatorSide);
+    const inject = (t: Transport, seed: number) =>
+      new FaultTransport(t, {
+        seed,
+        bitErrorRate: faults?.bitErrorRate ?? 1e-4,
+        dropByteRate: faults?.dropByteRate ?? 1e-5,
+      });
+    const fromDevice = faults === undefined ? null : inject(deviceSide, faults.seed);
+    const fromCoordinator = faults === undefined ? null : inject(coordinatorSide, faults.seed + 1);
     const toDevice = new ThrottleTransport(deviceSide, { baudRate: baud });
     const toCoordinator = new ThrottleTransport(coordinatorSide, { baudRate: baud });
     let up = 0;
@@ -68,12 +101,12 @@ export async function openSerialLine(dir: string, baud: number): Promise<SerialL
           broken ??= `relay write failed: ${e instanceof Error ? e.message : String(e)}`;
       });
     };
-    deviceSide.onData(
+    (fromDevice ?? deviceSide).onData(
       carry(toCoordinator, (n) => {
         up += n;
       }),
     );
-    coordinatorSide.onData(
+    (fromCoordinator ?? coordinatorSide).onData(
       carry(toDevice, (n) => {
         down += n;
       }),
@@ -92,6 +125,14 @@ export async function openSerialLine(dir: string, baud: number): Promise<SerialL
       coordinatorPath: coordinatorPair.pathB,
       baud,
       stats: () => ({ toCoordinator: up, toDevice: down }),
+      disconnect: (ms: number) => {
+        fromDevice?.disconnect(ms);
+        fromCoordinator?.disconnect(ms);
+      },
+      faultStats: () =>
+        fromDevice === null || fromCoordinator === null
+          ? null
+          : { toCoordinator: fromDevice.stats, toDevice: fromCoordinator.stats },
       get broken() {
         return broken;
       },

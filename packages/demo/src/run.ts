@@ -31,6 +31,7 @@ import { runWithdrawals } from './scenario-withdrawals.js';
 import { LARGE_DEPOSIT, type System, setUp } from './setup.js';
 import { shutDown } from './shutdown.js';
 import {
+  lineFaults,
   missedExpectations,
   printSummary,
   reconcile,
@@ -87,6 +88,7 @@ async function runScenario(
       largeDeposit: LARGE_DEPOSIT,
       denied: sys.denied,
       stepTimeoutMs: settings.stepTimeoutMs,
+      faults: settings.faults,
     },
   };
   const deposits = await runDeposits(ctx, out);
@@ -165,7 +167,13 @@ export async function runDemo(argv: readonly string[], options: RunOptions = {})
       say,
       sup,
       tools,
-      { workDir, baud: settings.baud, cwd: DEMO_DIR, signal: abort.signal },
+      {
+        workDir,
+        baud: settings.baud,
+        faults: settings.faults,
+        cwd: DEMO_DIR,
+        signal: abort.signal,
+      },
       holder,
     );
     const run = await runScenario(say, sys, settings, abort.signal, out, miners);
@@ -205,6 +213,7 @@ export async function runDemo(argv: readonly string[], options: RunOptions = {})
   say.raw(
     resultLine(settings.users, out, shutdown, missed, {
       ownHolderActivation: holder.current?.ownHolderRefusal ?? null,
+      lineFaults: settings.faults ? lineFaults(holder.current?.signers ?? []) : null,
       api: apiUrl,
       seconds: Math.round(say.elapsedSeconds),
     }),

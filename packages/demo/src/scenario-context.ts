@@ -19,6 +19,8 @@ export interface ScenarioSettings {
   readonly denied: { readonly script: string; readonly address: string };
   /** Upper bound for each wait of a step. */
   readonly stepTimeoutMs: number;
+  /** Line faults injected (`--faults`): round 1 also rides out a 5 s disconnect of signer-a. */
+  readonly faults: boolean;
 }
 
 export interface Context {

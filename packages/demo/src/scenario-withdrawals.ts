@@ -148,6 +148,13 @@ export async function runWithdrawals(
 
   say.heading('Withdrawals: API → online risk → batch → 2-of-3 signatures over serial → chain');
   const round1 = await submitRound(ctx, out, 'round1', plan.round1, deposits);
+  if (settings.faults) {
+    const a = signers.find((s) => s.id === 'signer-a');
+    a?.line.disconnect(5_000);
+    say.step(
+      "faults: signer-a's line is cut for 5 s while round 1 is signed (and every line flips bits at 1e-4 and drops bytes)",
+    );
+  }
   const confirmed1 = await waitConfirmed(ctx, 'round 1', new Set(round1.map((w) => w.id)));
   const txids1 = record(out, confirmed1);
   const signed1 = [...new Set(signLog(signers).map((s) => s.id))].sort();

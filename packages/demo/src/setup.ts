@@ -54,6 +54,7 @@ export async function setUp(
   options: {
     readonly workDir: string;
     readonly baud: number;
+    readonly faults?: boolean;
     readonly cwd: string;
     readonly signal: AbortSignal;
   },
@@ -113,6 +114,7 @@ export async function setUp(
       coordinatorLinkKey: keys.linkPublicKey,
       dir: dir(d.id),
       baud,
+      ...(options.faults === true ? { faults: { seed: 0x6b65 + i } } : {}),
       cwd,
       timeoutMs: START_TIMEOUT_MS,
     });

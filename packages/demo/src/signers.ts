@@ -16,7 +16,7 @@ import { type Ceremony, type DeviceKey, NETWORK, type PersonKey } from './ceremo
 import type { CoordinatorCli } from './coordinator.js';
 import { z } from './deps.js';
 import type { ChildHandle, Supervisor, Tool } from './processes.js';
-import { openSerialLine, type SerialLine } from './relay.js';
+import { type LineFaults, openSerialLine, type SerialLine } from './relay.js';
 import { DemoError } from './wait.js';
 
 const ACTIVATION_BLOCK = /(KEYLINE ACTIVATION v1\r?\n(?:[^\n]*\n){4}check[^\n]*)/;
@@ -46,6 +46,8 @@ export async function startSigner(
     readonly coordinatorLinkKey: string;
     readonly dir: string;
     readonly baud: number;
+    /** Line faults injected by the relay (`--faults`). */
+    readonly faults?: LineFaults;
     readonly cwd: string;
     readonly timeoutMs: number;
   },
@@ -59,7 +61,7 @@ export async function startSigner(
   }
   const stateDir = join(options.dir, 'state');
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const line = await openSerialLine(join(options.dir, 'line'), options.baud);
+  const line = await openSerialLine(join(options.dir, 'line'), options.baud, options.faults);
   const configFile = join(options.dir, 'serve.json');
   const config = {
     port: line.devicePath,

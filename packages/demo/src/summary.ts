@@ -144,6 +144,31 @@ function recLine(rec: ReconciliationOutcome | null): string {
     : `${rec.ok ? 'ok' : 'DIFFERENCES'}: ledger ${btc(rec.ledger)} ${rec.ok ? '=' : 'vs'} chain ${btc(rec.chain)}${rec.differences.map((d) => `; ${d}`).join('')}`;
 }
 
+/** Per line: bits flipped and bytes lost by the fault injection (`--faults`), both directions. */
+export function lineFaults(signers: Context['signers']) {
+  return signers.flatMap((s) => {
+    const f = s.line.faultStats();
+    if (f === null) return [];
+    const both = [f.toCoordinator, f.toDevice];
+    return [
+      {
+        id: s.id,
+        bitsFlipped: both.reduce((n, x) => n + x.bitsFlipped, 0),
+        bytesDropped: both.reduce((n, x) => n + x.bytesDropped, 0),
+        writesDropped: both.reduce((n, x) => n + x.writesDropped, 0),
+      },
+    ];
+  });
+}
+
+function faultLines(ctx: Context): string[] {
+  const f = lineFaults(ctx.signers);
+  if (f.length === 0) return [];
+  return [
+    `line faults   ${f.map((x) => `${x.id}: ${x.bitsFlipped} bits flipped, ${x.bytesDropped} bytes lost`).join('; ')} — every withdrawal still completed`,
+  ];
+}
+
 export function printSummary(ctx: Context, out: Outcomes, apiUrl: string): void {
   const { say } = ctx;
   const f = out.failover;
@@ -163,6 +188,7 @@ export function printSummary(ctx: Context, out: Outcomes, apiUrl: string): void 
         return `${s.id} ${st.toDevice.toLocaleString('en-US')} B in / ${st.toCoordinator.toLocaleString('en-US')} B out${s.killed ? ' (killed)' : ''}`;
       })
       .join('; ')} at ${ctx.signers[0]?.line.baud ?? '?'} baud`,
+    ...faultLines(ctx),
     `chain         ${out.blocksMined} blocks mined during the scenario`,
     `API           ${apiUrl}`,
   ];
