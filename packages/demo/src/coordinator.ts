@@ -232,8 +232,8 @@ export class CoordinatorCli {
       deposits: { confirmations: 1 },
       risk: {
         ...c.risk,
-        // JSON has no bigint: the risk config takes satoshis as a safe-integer number (2e8 is).
-        deposit: { ...c.risk.deposit, largeAmount: Number(s.largeDeposit) },
+        // JSON has no bigint: satoshis go into the file as a decimal string.
+        deposit: { ...c.risk.deposit, largeAmount: s.largeDeposit.toString() },
       },
       gateway: { ...c.gateway, startHeight: 0, pollIntervalMs: 250 },
       devices: { signTimeoutMs: s.signTimeoutMs, infoTimeoutMs: 3_000 },

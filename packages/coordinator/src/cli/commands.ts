@@ -23,7 +23,7 @@ void generateStaticKeyPair;
 const json = (x: unknown) =>
   `${JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? bytesToHex(v) : v), 2)}\n`;
 
-/** A starting configuration for a regtest deployment on the embedded devnet. */
+/** A starting configuration for a regtest deployment on the embedded devnet (amounts in sats, as strings). */
 export function defaultConfig(network: CoordinatorConfig['network']) {
   return {
     network,
@@ -42,17 +42,17 @@ export function defaultConfig(network: CoordinatorConfig['network']) {
     risk: {
       withdrawal: {
         frequency: { windowSeconds: 3600, maxCount: 20, outcome: 'hold' },
-        largeAmount: { threshold: 1_000_000_000, outcome: 'hold' },
+        largeAmount: { threshold: '1000000000', outcome: 'hold' },
         profitAnomaly: { factorPercent: 150, outcome: 'hold' },
         credentialChangeCoolingSeconds: 86_400,
         firstTimeDestination: 'allow',
         denyScriptPubKeys: [],
-        globalOutflow: { windowSeconds: 3600, maxAmount: 10_000_000_000, outcome: 'hold' },
+        globalOutflow: { windowSeconds: 3600, maxAmount: '10000000000', outcome: 'hold' },
       },
       deposit: {
         denySourceScriptPubKeys: [],
-        minAmount: 1000,
-        largeAmount: 10_000_000_000,
+        minAmount: '1000',
+        largeAmount: '10000000000',
         frequency: { windowSeconds: 3600, maxCount: 100 },
       },
     },

@@ -11,8 +11,16 @@ export const MAX_SATS = 2_100_000_000_000_000n;
 export const MAX_DENY_LIST = 1_000_000;
 const YEAR = 366 * 86_400;
 
+/**
+ * Satoshis: a bigint in code, a decimal string in JSON files (JSON has no bigint). A JSON number
+ * is still read when it is a safe integer (exact), for files written before.
+ */
 export const sats = z
-  .union([z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), z.bigint()])
+  .union([
+    z.bigint(),
+    z.string().regex(/^(0|[1-9][0-9]{0,15})$/, 'expected satoshis as a decimal string'),
+    z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  ])
   .transform((v) => BigInt(v))
   .pipe(z.bigint().min(0n).max(MAX_SATS));
 

@@ -14,6 +14,18 @@ function code(fn: () => unknown): string | undefined {
 }
 
 describe('parseRiskConfig', () => {
+  it('reads satoshis from a JSON file as decimal strings, exactly, and refuses other strings', () => {
+    const at = (threshold: unknown) => () =>
+      parseRiskConfig({
+        ...baseConfig,
+        withdrawal: { ...baseConfig.withdrawal, largeAmount: { threshold, outcome: 'hold' } },
+      });
+    expect(at('2099999999999999')().withdrawal.largeAmount.threshold).toBe(2_099_999_999_999_999n);
+    for (const bad of ['1e8', '0x10', '-1', '1.5', ' 1', '2100000000000001', '']) {
+      expect(code(at(bad))).toBe('BAD_CONFIG');
+    }
+  });
+
   it('returns a deep-frozen config with bigint amounts and lower-case scripts', () => {
     const c = parseRiskConfig({
       ...baseConfig,
