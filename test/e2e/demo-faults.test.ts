@@ -5,51 +5,19 @@
  * the chain to the satoshi, before and after the sweep), and every daemon must stop cleanly.
  * Runs the built CLIs (CI builds first); about 95 s on a 2-core machine.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { demoProcess, RESULT_PREFIX, RUN_LIMIT_MS } from './demo-process.js';
 
-const DEMO_DIR = join(import.meta.dirname, '..', '..', 'packages', 'demo');
-const PREFIX = 'KEYLINE_DEMO_RESULT ';
-/** A hang guard for the whole run, not a timing assertion. */
-const RUN_LIMIT_MS = 10 * 60_000;
-let child: ChildProcess | null = null;
-
-afterAll(async () => {
-  const c = child;
-  if (c === null || c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return;
-  c.kill('SIGTERM');
-  const ended = await Promise.race([
-    new Promise<boolean>((resolve) => c.once('exit', () => resolve(true))),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000)),
-  ]);
-  if (!ended) process.kill(-c.pid, 'SIGKILL');
-}, 60_000);
+const demo = demoProcess();
+afterAll(() => demo.stop(), 60_000);
 
 describe('pnpm demo --once --faults (bit errors, lost bytes, a 5 s disconnect)', () => {
   it(
     'completes every withdrawal exactly once over faulty lines',
     async () => {
-      const c = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'src/main.ts', '--once', '--faults', '--no-build'],
-        {
-          cwd: DEMO_DIR,
-          env: { ...process.env, NODE_OPTIONS: '' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
-        },
-      );
-      child = c;
-      let stdout = '';
-      c.stdout?.setEncoding('utf8').on('data', (t: string) => {
-        stdout += t;
-      });
-      c.stderr?.resume();
-      const code = await new Promise<number | null>((resolve) => c.once('exit', (n) => resolve(n)));
-      const line = stdout.split('\n').find((l) => l.startsWith(PREFIX));
+      const { code, stdout, line } = await demo.run(['--once', '--faults', '--no-build']);
       expect(line, `no result line; stdout tail:\n${stdout.slice(-4000)}`).toBeDefined();
-      const result = JSON.parse((line ?? '').slice(PREFIX.length)) as {
+      const result = JSON.parse((line ?? '').slice(RESULT_PREFIX.length)) as {
         ok: boolean;
         missed: string[];
         withdrawals: { submitted: number; confirmed: number };

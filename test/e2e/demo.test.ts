@@ -10,18 +10,12 @@
  * demo imports (wire-protocol, devnet) must be built (`--no-build`: fail fast, CI builds first).
  * Measured on a 2-core machine: about 95 s.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { demoProcess, RESULT_PREFIX, RUN_LIMIT_MS } from './demo-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const DEMO_DIR = join(ROOT, 'packages', 'demo');
-const PREFIX = 'KEYLINE_DEMO_RESULT ';
-/** A hang guard for the whole run, not a timing assertion. */
-const RUN_LIMIT_MS = 10 * 60_000;
-
-let child: ChildProcess | null = null;
+const demo = demoProcess();
 
 /** Processes (other than ours) whose command line mentions `text`. */
 function processesMentioning(text: string): string[] {
@@ -38,53 +32,24 @@ function processesMentioning(text: string): string[] {
   return found;
 }
 
-afterAll(async () => {
-  // Only if the run did not end by itself: ask the demo to stop (it stops its children), then
-  // kill its whole process group (it runs detached, in a group of its own).
-  const c = child;
-  if (c === null || c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return;
-  c.kill('SIGTERM');
-  const ended = await Promise.race([
-    new Promise<boolean>((resolve) => c.once('exit', () => resolve(true))),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000)),
-  ]);
-  if (!ended) process.kill(-c.pid, 'SIGKILL');
-}, 60_000);
+afterAll(() => demo.stop(), 60_000);
 
 describe('pnpm demo --once (the whole system end to end)', () => {
   it(
     'runs every step and reports the expected figures, then leaves nothing behind',
     async () => {
-      const started = Date.now();
-      const c = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'src/main.ts', '--once', '--from-source', '--no-build'],
-        {
-          cwd: DEMO_DIR,
-          env: { ...process.env, NODE_OPTIONS: '' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
-        },
-      );
-      child = c;
-      let stdout = '';
-      let stderr = '';
-      c.stdout?.setEncoding('utf8').on('data', (t: string) => {
-        stdout += t;
-      });
-      c.stderr?.setEncoding('utf8').on('data', (t: string) => {
-        stderr += t;
-      });
-      const code = await new Promise<number | null>((resolve) => c.once('exit', (n) => resolve(n)));
-      const seconds = Math.round((Date.now() - started) / 1000);
+      const { code, stdout, stderr, seconds, line } = await demo.run([
+        '--once',
+        '--from-source',
+        '--no-build',
+      ]);
       console.log(`demo --once: exit ${String(code)} after ${seconds} s`);
 
-      const line = stdout.split('\n').find((l) => l.startsWith(PREFIX));
       expect(
         line,
         `no result line; stdout tail:\n${stdout.slice(-4000)}\nstderr:\n${stderr.slice(-2000)}`,
       ).toBeDefined();
-      const result = JSON.parse((line ?? '').slice(PREFIX.length)) as {
+      const result = JSON.parse((line ?? '').slice(RESULT_PREFIX.length)) as {
         ok: boolean;
         missed: string[];
         users: number;

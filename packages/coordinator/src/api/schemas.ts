@@ -9,20 +9,10 @@ import { base64 } from '@scure/base';
 import { z } from 'zod';
 import { MAX_MONEY_SATS } from '../storage/schema.js';
 import { API_KEY_ROLES } from '../storage/schema-api.js';
+import { WITHDRAWAL_STATES } from '../withdrawal/states.js';
 
-export const WITHDRAWAL_STATES = Object.freeze([
-  'requested',
-  'held',
-  'rejected',
-  'approved',
-  'batched',
-  'signing',
-  'signed',
-  'broadcast',
-  'confirmed',
-  'refused',
-  'failed',
-] as const);
+/** The withdrawal states, from the state machine itself. */
+export { WITHDRAWAL_STATES } from '../withdrawal/states.js';
 
 export const DEPOSIT_STATES = Object.freeze([
   'seen',
